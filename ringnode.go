@@ -1,0 +1,224 @@
+package concord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/concord-kv/concord/membership"
+	"github.com/concord-kv/concord/ring"
+	"github.com/concord-kv/concord/transport"
+)
+
+// Metadata keys a RingNode gossips so that other members can turn a gossip
+// member into a ring.Server.
+const (
+	metaRingID   = "ring.id"
+	metaRingAddr = "ring.addr"
+)
+
+// RingNodeConfig configures a RingNode.
+type RingNodeConfig struct {
+	// Ring configures the ring node. Listener and Peers are set by
+	// StartRingNode; Network defaults to transport.TCP(); Name defaults to
+	// the advertised address. AdvAddr, when set, must be an IP literal with a
+	// port: gossip carries raw IPs.
+	Ring ring.Config
+	// Gossip tunes failure detection; the zero value is memberlist's LAN
+	// profile.
+	Gossip membership.Timing
+	// Seeds are addresses of other nodes (ring and gossip share a port). The
+	// gossip layer re-joins them periodically, which is how a node isolated
+	// for a long time, or one side of a healed partition, finds the rest.
+	Seeds []string
+	// RejoinInterval is how often the seeds are re-joined while one of them
+	// is not a live member (default membership.DefaultRejoinInterval).
+	RejoinInterval time.Duration
+}
+
+// RingNode is a ring.Node with gossip membership on the same address:
+//
+//   - a node that gossip declares dead is removed from every successor list
+//     and finger at once (ring.Node.MarkFailed), without waiting for RPC
+//     timeouts;
+//   - the live members are offered to the ring as peers (ring.Config.Peers),
+//     so two rings formed during a partition merge into one once gossip
+//     sees both sides again.
+type RingNode struct {
+	ring    *ring.Node
+	members *membership.Membership
+	log     *slog.Logger
+	watched sync.WaitGroup
+
+	// peers is the gossip membership as ring servers, rebuilt on every
+	// membership event and read without locking by the ring each round.
+	peers    atomic.Pointer[[]ring.Server]
+	peerMu   sync.Mutex // serializes rebuilds of peers
+	peerByID map[string]ring.Server
+}
+
+// StartRingNode opens one listener on cfg.Ring.BindAddr, serves the ring's
+// gRPC and gossip streams on it (gossip datagrams use the same port), and
+// starts both. The node is not in a ring until Create or Join.
+func StartRingNode(cfg RingNodeConfig) (*RingNode, error) {
+	rc := cfg.Ring
+	if rc.Network == nil {
+		rc.Network = transport.TCP()
+	}
+	logger := rc.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if rc.Listener != nil {
+		return nil, errors.New("concord: RingNodeConfig.Ring.Listener must be empty: StartRingNode opens the listener")
+	}
+	if rc.BindAddr == "" {
+		return nil, errors.New("concord: RingNodeConfig.Ring.BindAddr is required")
+	}
+	l, err := rc.Network.Listen(rc.BindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("concord: listen on %s: %w", rc.BindAddr, err)
+	}
+	grpcL, gossipL := transport.SplitGRPC(l)
+	bound := l.Addr().String()
+	if rc.AdvAddr == "" {
+		rc.AdvAddr = bound
+	}
+	if rc.Name == "" {
+		rc.Name = rc.AdvAddr
+	}
+	n := &RingNode{log: logger, peerByID: map[string]ring.Server{}}
+	n.peers.Store(&[]ring.Server{})
+	rc.Listener = grpcL
+	rc.Peers = n.peerList
+	n.ring = ring.New(rc)
+
+	m, err := membership.Start(membership.Config{
+		Name:           rc.Name,
+		BindAddr:       bound,
+		AdvertiseAddr:  rc.AdvAddr,
+		Network:        rc.Network,
+		StreamListener: gossipL,
+		Meta: map[string]string{
+			metaRingID:   strconv.FormatUint(n.ring.Id(), 10),
+			metaRingAddr: rc.AdvAddr,
+		},
+		Seeds:          cfg.Seeds,
+		RejoinInterval: cfg.RejoinInterval,
+		Timing:         cfg.Gossip,
+		Logger:         logger,
+	})
+	if err != nil {
+		_ = grpcL.Close()
+		return nil, fmt.Errorf("concord: start gossip: %w", err)
+	}
+	n.members = m
+	if err := n.ring.Start(); err != nil {
+		_ = m.Shutdown()
+		return nil, err
+	}
+	n.watched.Add(1)
+	go n.watch()
+	return n, nil
+}
+
+// Ring returns the ring node.
+func (n *RingNode) Ring() *ring.Node { return n.ring }
+
+// Members returns the gossip membership.
+func (n *RingNode) Members() *membership.Membership { return n.members }
+
+// Create makes this node a ring of one.
+func (n *RingNode) Create() error { return n.ring.Create() }
+
+// Join joins the gossip cluster and then the ring through the first seed
+// that leads to this node's successor.
+func (n *RingNode) Join(ctx context.Context, seeds ...string) error {
+	if _, err := n.members.Join(ctx, seeds...); err != nil {
+		// The ring join below is the authority: gossip catches up through
+		// the periodic seed re-join.
+		n.log.Warn("gossip join failed", "name", n.ring.Name(), "err", err)
+	}
+	return n.ring.Join(ctx, seeds...)
+}
+
+// Leave hands the ring arc over, announces the departure to gossip and stops.
+func (n *RingNode) Leave(ctx context.Context) error {
+	err := n.ring.Leave(ctx)
+	if gerr := n.members.Leave(ctx); gerr != nil {
+		err = errors.Join(err, fmt.Errorf("concord: gossip leave: %w", gerr))
+	}
+	n.stopGossip()
+	return err
+}
+
+// Stop halts the node at once, like a crash.
+func (n *RingNode) Stop() {
+	n.ring.Stop()
+	n.stopGossip()
+}
+
+func (n *RingNode) stopGossip() {
+	_ = n.members.Shutdown()
+	n.watched.Wait()
+}
+
+// watch turns gossip events into ring repairs until the membership stops
+// (its event channel is then closed).
+func (n *RingNode) watch() {
+	defer n.watched.Done()
+	for ev := range n.members.Events() {
+		s, ok := ringServer(ev.Member)
+		switch ev.Kind {
+		case membership.Failed, membership.Left:
+			n.setPeer(ev.Member.Name, s, false)
+			if ok {
+				n.ring.MarkFailed(s)
+			}
+		default:
+			n.setPeer(ev.Member.Name, s, ok)
+		}
+	}
+}
+
+// setPeer records (or, with present false, removes) a member and publishes
+// a fresh peer list.
+func (n *RingNode) setPeer(name string, s ring.Server, present bool) {
+	n.peerMu.Lock()
+	defer n.peerMu.Unlock()
+	if name == n.ring.Name() {
+		return
+	}
+	if present {
+		n.peerByID[name] = s
+	} else {
+		delete(n.peerByID, name)
+	}
+	list := make([]ring.Server, 0, len(n.peerByID))
+	for _, p := range n.peerByID {
+		list = append(list, p)
+	}
+	n.peers.Store(&list)
+}
+
+// peerList is the ring's Peers source. The returned slice is shared and
+// must not be modified.
+func (n *RingNode) peerList() []ring.Server { return *n.peers.Load() }
+
+// ringServer reads the ring identity a member gossips.
+func ringServer(m membership.Member) (ring.Server, bool) {
+	addr, ok := m.Meta[metaRingAddr]
+	if !ok {
+		return ring.Server{}, false
+	}
+	id, err := strconv.ParseUint(m.Meta[metaRingID], 10, 64)
+	if err != nil {
+		return ring.Server{}, false
+	}
+	return ring.Server{Name: m.Name, Id: id, Address: addr}, true
+}

@@ -1,0 +1,173 @@
+package concord
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/concord-kv/concord/membership"
+	"github.com/concord-kv/concord/ring"
+	"github.com/concord-kv/concord/ring/ringcheck"
+	"github.com/concord-kv/concord/transport"
+)
+
+type gossipRing struct {
+	t     *testing.T
+	net   *transport.MemNetwork
+	nodes []*RingNode
+	ips   []string
+}
+
+func ip(i int) string { return fmt.Sprintf("127.5.0.%d", i+1) }
+
+// startGossipRing starts count RingNodes on an in-memory network; node 0
+// creates the ring and the others join through it.
+func startGossipRing(t *testing.T, count int, stabilize time.Duration) *gossipRing {
+	t.Helper()
+	g := &gossipRing{t: t, net: transport.NewMemNetwork(7)}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range count {
+		addr := ip(i) + ":7000"
+		n, err := StartRingNode(RingNodeConfig{
+			Ring: ring.Config{
+				Name:              fmt.Sprintf("g%d", i),
+				BindAddr:          addr,
+				Network:           g.net.Host(ip(i)),
+				StabilizeInterval: stabilize,
+				RPCTimeout:        300 * time.Millisecond,
+			},
+			Gossip:         membership.FastTiming(),
+			Seeds:          []string{ip(0) + ":7000"},
+			RejoinInterval: 500 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Stop)
+		g.nodes = append(g.nodes, n)
+		g.ips = append(g.ips, ip(i))
+		if i == 0 {
+			if err := n.Create(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := n.Join(ctx, ip(0)+":7000"); err != nil {
+			t.Fatalf("join g%d: %v", i, err)
+		}
+	}
+	return g
+}
+
+func ringsOf(nodes []*RingNode) []*ring.Node {
+	out := make([]*ring.Node, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Ring()
+	}
+	return out
+}
+
+func waitUntil(t *testing.T, within time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached within %v: %v", what, within, err)
+		}
+		<-tick.C
+	}
+}
+
+// With stabilization driven by hand (and not run after the crash), only
+// gossip can remove a crashed node from successor lists: it must do so
+// within twice memberlist's detection time.
+func TestGossipRemovesCrashedNode(t *testing.T) {
+	t.Parallel()
+	g := startGossipRing(t, 5, -1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	live := ringsOf(g.nodes)
+	waitUntil(t, 15*time.Second, "ideal ring", func() error {
+		for _, n := range live {
+			n.Stabilize(ctx)
+		}
+		return ringcheck.Ideal(live, ring.DefaultSuccessorCount)
+	})
+	waitUntil(t, 10*time.Second, "gossip converged", func() error {
+		for _, n := range g.nodes {
+			if got := len(n.Members().Members()); got != len(g.nodes) {
+				return fmt.Errorf("%s sees %d members", n.Ring().Name(), got)
+			}
+		}
+		return nil
+	})
+	victim := g.nodes[3]
+	bound := 2 * g.nodes[0].Members().DetectionTime()
+	crashed := time.Now()
+	g.net.Crash(g.ips[3])
+	victim.Stop()
+	survivors := slices.Delete(slices.Clone(g.nodes), 3, 4)
+	waitUntil(t, bound, "crashed node gone from every successor list", func() error {
+		for _, n := range survivors {
+			for _, s := range n.Ring().Successors() {
+				if s.Name == victim.Ring().Name() {
+					return fmt.Errorf("%s still lists %s", n.Ring().Name(), s.Name)
+				}
+			}
+		}
+		return nil
+	})
+	t.Logf("removed %v after the crash (bound %v)", time.Since(crashed), bound)
+}
+
+// Chord alone cannot merge two rings. After a partition long enough for
+// each side to form its own ring, healing must give one ring again.
+func TestPartitionHealsIntoOneRing(t *testing.T) {
+	t.Parallel()
+	g := startGossipRing(t, 6, 30*time.Millisecond)
+	all := ringsOf(g.nodes)
+	waitUntil(t, 15*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+
+	sideA, sideB := all[:3], all[3:]
+	g.net.Partition(g.ips[:3], g.ips[3:])
+	waitUntil(t, 20*time.Second, "two separate rings", func() error {
+		if err := ringcheck.Ideal(sideA, ring.DefaultSuccessorCount); err != nil {
+			return fmt.Errorf("side A: %w", err)
+		}
+		return ringcheck.Ideal(sideB, ring.DefaultSuccessorCount)
+	})
+	g.net.HealAll()
+	waitUntil(t, 30*time.Second, "one ring after healing", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	for _, n := range all {
+		owner, err := n.Lookup([]byte("healed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ringcheck.Owner(all, n.Position([]byte("healed"))); owner.Name != want.Name() {
+			t.Fatalf("%s says %s owns the key, want %s", n.Name(), owner.Name, want.Name())
+		}
+	}
+}
+
+func TestRingNodeGracefulLeave(t *testing.T) {
+	t.Parallel()
+	g := startGossipRing(t, 4, 30*time.Millisecond)
+	all := ringsOf(g.nodes)
+	waitUntil(t, 15*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.nodes[2].Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rest := slices.Delete(slices.Clone(all), 2, 3)
+	waitUntil(t, 10*time.Second, "ideal ring after leave", func() error { return ringcheck.Ideal(rest, ring.DefaultSuccessorCount) })
+}
