@@ -46,9 +46,9 @@ type Config struct {
 	// limit (MaxMetaSize); Start fails with ErrMetaTooLarge otherwise.
 	Meta map[string]string
 	// Seeds are gossip addresses ("ip:port", or "host:port" resolved with
-	// the system resolver) re-joined every RejoinInterval while any of them
-	// is not the address of a live member. Start does not wait for them;
-	// call Join to join synchronously.
+	// the system resolver). Every RejoinInterval, each seed that is not the
+	// address of a live member is joined again. Start does not wait for
+	// them; call Join to join synchronously.
 	Seeds []string
 	// RejoinInterval is the period of the seed re-join loop (default
 	// DefaultRejoinInterval). Seeds are re-joined while any seed is not a

@@ -100,3 +100,41 @@ func TestJoinUnreachableSeedIsAnError(t *testing.T) {
 		t.Fatalf("Join(self) = %d, %v; want 0, nil", got, err)
 	}
 }
+
+// The daemon hands Start a stream listener shared with gRPC; datagrams then
+// bind the listener's ip:port on the Network.
+func TestStreamListenerSharesItsPort(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	c := newCluster(t, 11)
+	host := c.net.Host(hostIP(2))
+	ln, err := host.Listen(hostIP(2) + ":0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	b := c.start("b", hostIP(2), true, func(cfg *Config) {
+		cfg.BindAddr = ""
+		cfg.StreamListener = ln
+	})
+	if got := b.m.LocalMember().Addr; got != ln.Addr().String() {
+		t.Fatalf("advertised %s, want the listener's %s", got, ln.Addr())
+	}
+	a := c.start("a", hostIP(1), true, nil)
+	if _, err := a.m.Join(ctx, ln.Addr().String()); err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	waitConverged(ctx, t, []*testNode{a, b}, []*testNode{a, b})
+
+	// A mismatched port is refused, and the listener is closed (Start owns it).
+	ln2, err := host.Listen(hostIP(2) + ":0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	if m, err := Start(Config{Name: "c", BindAddr: hostIP(2) + ":1", StreamListener: ln2, Network: host}); err == nil {
+		_ = m.Shutdown()
+		t.Fatal("Start with a BindAddr port other than the listener's succeeded")
+	}
+	if _, err := ln2.Accept(); err == nil {
+		t.Fatal("listener still open after a failed Start")
+	}
+}

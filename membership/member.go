@@ -96,7 +96,9 @@ func (k EventKind) String() string {
 // of it. Member is the member's snapshot right after the change (StateAlive
 // for Joined and Updated, StateDead for Failed, StateLeft for Left).
 type Event struct {
-	Kind   EventKind
+	// Kind is what happened.
+	Kind EventKind
+	// Member is the member it happened to, as of the change.
 	Member Member
 }
 

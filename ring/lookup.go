@@ -97,6 +97,7 @@ func (n *Node) findFrom(ctx context.Context, start Server, id uint64) (Server, i
 			}
 			exclude = append(exclude, cur.Id)
 			path = path[:len(path)-1]
+			n.forgetFinger(cur)
 			continue
 		}
 		if done {
@@ -173,4 +174,16 @@ func (n *Node) closestPrecedingLocked(id uint64, exclude []uint64) (Server, bool
 		consider(s)
 	}
 	return best, found
+}
+
+// forgetFinger drops fingers that point at s after s failed to answer; the
+// round-robin refresh finds their replacements.
+func (n *Node) forgetFinger(s Server) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i := range n.fingers {
+		if n.fingerOK[i] && n.fingers[i].same(s) {
+			n.fingerOK[i] = false
+		}
+	}
 }

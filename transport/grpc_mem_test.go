@@ -196,12 +196,15 @@ func TestGRPCMemStreamDeadline(t *testing.T) {
 	if _, err := w.Recv(); err != nil {
 		t.Fatal(err)
 	}
-	// Watch never ends by itself: the pool's deadline must end it.
-	if _, err := w.Recv(); status.Code(err) != codes.DeadlineExceeded {
-		t.Fatalf("second Recv: %v, want DeadlineExceeded", err)
+	// Watch never ends by itself: the pool's deadline must end it. The
+	// client sees DeadlineExceeded, or the Canceled status the health
+	// server sends when the propagated deadline fires there first.
+	_, err = w.Recv()
+	if c := status.Code(err); c != codes.DeadlineExceeded && c != codes.Canceled {
+		t.Fatalf("second Recv: %v, want the deadline to end the stream", err)
 	}
-	if el := time.Since(start); el < timeout {
-		t.Fatalf("stream ended after %v", el)
+	if el := time.Since(start); el < timeout*9/10 {
+		t.Fatalf("stream ended after %v, before its deadline", el)
 	}
 }
 

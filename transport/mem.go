@@ -3,9 +3,9 @@ package transport
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +20,10 @@ import (
 // order once it heals. Datagrams behave like UDP: they may be dropped (cut,
 // loss, no receiver, full receive queue) but are never duplicated.
 //
-// Fault-free data paths take no network-wide lock and start no goroutines, so
-// tens of thousands of connections and hundreds of thousands of writes per
-// second stay cheap. All methods are safe for concurrent use.
+// Stream reads and writes take no network-wide lock and no connection has a
+// goroutine of its own, so tens of thousands of connections and hundreds of
+// thousands of writes per second stay cheap; datagram sends share a read
+// lock. All methods are safe for concurrent use.
 type MemNetwork struct {
 	mu    sync.RWMutex
 	hosts map[netip.Addr]*memHost
@@ -30,6 +31,9 @@ type MemNetwork struct {
 	cuts  map[linkKey]struct{}
 	loss  map[linkKey]float64
 	delay map[linkKey]time.Duration
+	// anyLoss mirrors len(loss) > 0 so the RPC path skips the lock in the
+	// common case of no loss rules.
+	anyLoss atomic.Bool
 	// changed is closed and replaced whenever reachability may have
 	// changed (faults, crashes, new hosts), waking dials that hang.
 	changed chan struct{}
@@ -41,9 +45,9 @@ type MemNetwork struct {
 }
 
 // NewMemNetwork returns an empty, fault-free network. seed initialises the
-// random source behind SetLoss, so a run is reproducible as long as the
-// order of sends is (every loss decision with 0 < p < 1 draws exactly one
-// number; p of 0 or 1 draws none).
+// random source behind SetLoss (datagrams and RPCs share it), so a run is
+// reproducible as long as the order of sends is: every loss decision with
+// 0 < p < 1 draws exactly one number; p of 0 or 1 draws none.
 func NewMemNetwork(seed int64) *MemNetwork {
 	return &MemNetwork{
 		hosts:   make(map[netip.Addr]*memHost),
@@ -60,18 +64,26 @@ func NewMemNetwork(seed int64) *MemNetwork {
 // "127.1.0.5"), creating the host if needed. Listen and ListenPacket on it
 // accept only addresses on ip (or the unspecified address, which means ip, as
 // on a single-interface machine); Dial originates from ip. Calls with the
-// same ip return the same host.
+// same ip return the same host. The host also implements
+// GRPCDialOptions() []grpc.DialOption, which Pool applies so that SetLoss
+// drops RPCs too.
 //
 // ip must be a literal IPv4 or IPv6 address; anything else is a programming
-// error and panics.
+// error and panics (as in Crash and Restart).
 func (m *MemNetwork) Host(ip string) Network {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		panic(fmt.Sprintf("transport: MemNetwork.Host(%q): %v", ip, err))
-	}
+	a := mustAddr("Host", ip)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.hostLocked(a.Unmap())
+	return m.hostLocked(a)
+}
+
+// mustAddr parses a host ip given to a MemNetwork method.
+func mustAddr(method, ip string) netip.Addr {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		panic(fmt.Sprintf("transport: MemNetwork.%s(%q): %v", method, ip, err))
+	}
+	return a.Unmap()
 }
 
 // hostLocked returns the host for a, creating it up and empty.
@@ -92,13 +104,10 @@ func (m *MemNetwork) hostLocked(a netip.Addr) *memHost {
 // host hang until the dialer's context ends (nothing answers), datagrams to
 // it vanish, and the host itself can neither listen nor dial (ErrHostDown).
 func (m *MemNetwork) Crash(ip string) {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return
-	}
+	a := mustAddr("Crash", ip)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := m.hostLocked(a.Unmap())
+	h := m.hostLocked(a)
 	h.down = true
 	for _, l := range h.listeners {
 		l.closeLocked()
@@ -115,13 +124,10 @@ func (m *MemNetwork) Crash(ip string) {
 // Restart brings a crashed host back up, empty: it may listen and dial again,
 // and is reachable again once something listens. Links keep their faults.
 func (m *MemNetwork) Restart(ip string) {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return
-	}
+	a := mustAddr("Restart", ip)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.hostLocked(a.Unmap()).down = false
+	m.hostLocked(a).down = false
 	m.signalLocked()
 }
 
@@ -129,58 +135,4 @@ func (m *MemNetwork) Restart(ip string) {
 func (m *MemNetwork) signalLocked() {
 	close(m.changed)
 	m.changed = make(chan struct{})
-}
-
-// acquireLink returns the shared link state for from->to, creating it from
-// the current rules, and takes a reference on it.
-func (m *MemNetwork) acquireLinkLocked(from, to string) *link {
-	key := linkKey{from, to}
-	l := m.links[key]
-	if l == nil {
-		l = newLink(key)
-		l.update(m.cutLocked(from, to), m.delayLocked(from, to))
-		m.links[key] = l
-	}
-	l.refs++
-	return l
-}
-
-// releaseLinkLocked drops a reference taken by acquireLinkLocked.
-func (m *MemNetwork) releaseLinkLocked(l *link) {
-	if l.refs--; l.refs == 0 {
-		delete(m.links, l.key)
-	}
-}
-
-// canonIP returns ip in canonical form, so "::ffff:10.0.0.1" and "10.0.0.1"
-// name the same host in fault rules. Non-addresses ("" wildcards) are kept.
-func canonIP(ip string) string {
-	if a, err := netip.ParseAddr(ip); err == nil {
-		return a.Unmap().String()
-	}
-	return ip
-}
-
-// parseAddrPort parses a literal "ip:port" destination.
-func parseAddrPort(addr string) (netip.AddrPort, error) {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("transport: in-memory address must be literal ip:port: %w", err)
-	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
-}
-
-// netAddrPort converts any net.Addr whose String is "ip:port" (UDP addresses
-// without allocating).
-func netAddrPort(a net.Addr) (netip.AddrPort, error) {
-	if u, ok := a.(*net.UDPAddr); ok && u != nil {
-		ap := u.AddrPort()
-		if ap.Addr().IsValid() {
-			return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
-		}
-	}
-	if a == nil {
-		return netip.AddrPort{}, fmt.Errorf("transport: nil address")
-	}
-	return parseAddrPort(a.String())
 }

@@ -2,9 +2,10 @@ package transport
 
 import "time"
 
-// Fault rules. Hosts are named by ip; rules about hosts that do not exist yet
-// are kept and apply once they do. Changing any rule wakes hanging dials and
-// readers holding bytes, so effects are immediate.
+// Fault rules. Hosts are named by literal ip (canonicalised, so "::ffff:10.0.0.1"
+// is "10.0.0.1"); rules about hosts that do not exist yet are kept and apply
+// once they do. Changing a rule takes effect at once: hanging dials and
+// readers holding bytes re-check it.
 
 // Cut cuts both directions between hosts a and b: dials between them hang,
 // datagrams are dropped, and bytes on established stream connections are
@@ -47,6 +48,7 @@ func (m *MemNetwork) HealAll() {
 	defer m.mu.Unlock()
 	clear(m.cuts)
 	clear(m.loss)
+	m.anyLoss.Store(false)
 	clear(m.delay)
 	m.refreshLocked()
 }
@@ -87,6 +89,7 @@ func (m *MemNetwork) SetLoss(from, to string, p float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loss[linkKey{from, to}] = p
+	m.anyLoss.Store(true)
 }
 
 // SetDelay makes datagrams and stream bytes from->to arrive d later than they

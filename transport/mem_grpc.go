@@ -18,7 +18,8 @@ type grpcDialOptioner interface {
 
 // GRPCDialOptions makes SetLoss apply to RPCs: it returns a unary client
 // interceptor that drops the loss fraction of from->to calls, where from is
-// this host and to is the host of the ClientConn's target. A dropped call
+// this host and to is the host of the ClientConn's target (loss rules are
+// resolved as in MemNetwork.SetLoss). A dropped call
 // never reaches the server; it waits until its context ends and returns that
 // as a status (codes.DeadlineExceeded under the Pool's default deadline), as
 // a request lost on the wire would. Streams are not affected.
@@ -27,8 +28,8 @@ func (h *memHost) GRPCDialOptions() []grpc.DialOption {
 }
 
 func (h *memHost) dropUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if to, ok := targetIP(cc.Target()); ok {
-		m := h.m
+	if m := h.m; m.anyLoss.Load() {
+		to := targetIP(cc.Target())
 		m.mu.RLock()
 		p := m.lossLocked(h.ip, to)
 		m.mu.RUnlock()
@@ -42,14 +43,15 @@ func (h *memHost) dropUnary(ctx context.Context, method string, req, reply any, 
 }
 
 // targetIP extracts the canonical host ip from a target such as
-// "passthrough:///127.1.0.5:7000".
-func targetIP(target string) (string, bool) {
+// "passthrough:///127.1.0.5:7000". For a target without one it returns "",
+// so that only rules with a wildcard destination apply.
+func targetIP(target string) string {
 	if i := strings.LastIndexByte(target, '/'); i >= 0 {
 		target = target[i+1:]
 	}
 	host, _, err := net.SplitHostPort(target)
 	if err != nil {
-		return "", false
+		return ""
 	}
-	return canonIP(host), true
+	return canonIP(host)
 }

@@ -15,8 +15,8 @@ const (
 	ephemeralLast  = 60999
 )
 
-// memHost is one machine of a MemNetwork and the Network it sees. All
-// fields below ip are guarded by MemNetwork.mu.
+// memHost is one machine of a MemNetwork and the Network it sees. The fields
+// after nip are guarded by MemNetwork.mu.
 type memHost struct {
 	m    *MemNetwork
 	addr netip.Addr

@@ -47,3 +47,24 @@ func (l *link) update(cut bool, delay time.Duration) {
 		close(*old)
 	}
 }
+
+// acquireLinkLocked returns the shared link state for from->to, creating it from
+// the current rules, and takes a reference on it.
+func (m *MemNetwork) acquireLinkLocked(from, to string) *link {
+	key := linkKey{from, to}
+	l := m.links[key]
+	if l == nil {
+		l = newLink(key)
+		l.update(m.cutLocked(from, to), m.delayLocked(from, to))
+		m.links[key] = l
+	}
+	l.refs++
+	return l
+}
+
+// releaseLinkLocked drops a reference taken by acquireLinkLocked.
+func (m *MemNetwork) releaseLinkLocked(l *link) {
+	if l.refs--; l.refs == 0 {
+		delete(m.links, l.key)
+	}
+}

@@ -12,28 +12,6 @@ import (
 // at sendBuffer per delay, like a TCP window.
 const sendBuffer = 4 << 20
 
-// maxSpare bounds the buffer a drained pipe keeps for reuse, so one burst
-// does not pin a large allocation for the connection's lifetime.
-const maxSpare = 64 << 10
-
-// chunk is a run of bytes that become readable at the same instant.
-type chunk struct {
-	at  time.Time // delivery time; zero means "as soon as written"
-	buf []byte
-	off int // bytes of buf already read
-}
-
-// add appends b, sliding unread bytes to the front instead of growing when
-// at least half of the buffer has already been read.
-func (c *chunk) add(b []byte) {
-	if c.off > 0 && c.off >= len(c.buf)/2 && len(c.buf)+len(b) > cap(c.buf) {
-		n := copy(c.buf, c.buf[c.off:])
-		c.buf = c.buf[:n]
-		c.off = 0
-	}
-	c.buf = append(c.buf, b...)
-}
-
 // pipe is one direction of an in-memory stream connection: the writer end's
 // bytes on their way to the reader end.
 //
@@ -56,13 +34,11 @@ type pipe struct {
 	link *link
 
 	mu      sync.Mutex
-	q       []chunk
-	queued  int    // unread bytes in q
-	writers int    // writers blocked on a full queue
-	spare   []byte // drained buffer kept for reuse
-	wclosed bool   // writer closed (FIN): EOF once the queue drains
-	rclosed bool   // reader closed: later writes fail
-	reset   bool   // connection reset: the reader fails at once
+	q       byteQueue
+	writers int  // writers blocked on a full queue
+	wclosed bool // writer closed (FIN): EOF once the queue drains
+	rclosed bool // reader closed: later writes fail
+	reset   bool // connection reset: the reader fails at once
 
 	notify chan struct{} // one-slot wake-up token for readers
 	space  chan struct{} // one-slot wake-up token for blocked writers
@@ -115,9 +91,9 @@ func (p *pipe) write(b []byte) error {
 			p.mu.Unlock()
 			return errReset
 		}
-		if p.queued < sendBuffer || p.link.cut.Load() {
+		if p.q.n < sendBuffer || p.link.cut.Load() {
 			p.appendLocked(b)
-			more := p.writers > 0 && p.queued < sendBuffer
+			more := p.writers > 0 && p.q.n < sendBuffer
 			p.mu.Unlock()
 			p.poke()
 			if more {
@@ -147,14 +123,7 @@ func (p *pipe) appendLocked(b []byte) {
 	if d := p.link.delay.Load(); d > 0 {
 		at = time.Now().Add(time.Duration(d))
 	}
-	if n := len(p.q); n > 0 && !p.q[n-1].at.Before(at) {
-		p.q[n-1].add(b) // same or later delivery time: keep order, coalesce
-	} else {
-		buf := append(p.spare, b...)
-		p.spare = nil
-		p.q = append(p.q, chunk{at: at, buf: buf})
-	}
-	p.queued += len(b)
+	p.q.push(at, b)
 }
 
 // read blocks until bytes are due, EOF, an error, or the read deadline.
@@ -187,10 +156,10 @@ func (p *pipe) read(b []byte) (int, error) {
 			return 0, nil
 		}
 		if !p.link.cut.Load() {
-			if len(p.q) > 0 {
-				if n, wait := p.consumeLocked(b); n > 0 {
-					more := len(p.q) > 0 || p.wclosed
-					unblock := p.writers > 0 && p.queued < sendBuffer
+			if p.q.n > 0 {
+				if n, wait := p.q.pop(b); n > 0 {
+					more := p.q.n > 0 || p.wclosed
+					unblock := p.writers > 0 && p.q.n < sendBuffer
 					p.mu.Unlock()
 					if more {
 						p.poke() // pass the baton to any other reader
@@ -229,42 +198,6 @@ func (p *pipe) read(b []byte) (int, error) {
 	}
 }
 
-// consumeLocked copies due bytes into b. If none are due it returns how long
-// until the head chunk is.
-func (p *pipe) consumeLocked(b []byte) (n int, wait time.Duration) {
-	var now time.Time
-	for n < len(b) && len(p.q) > 0 {
-		c := &p.q[0]
-		if !c.at.IsZero() {
-			if now.IsZero() {
-				now = time.Now()
-			}
-			if now.Before(c.at) {
-				if n == 0 {
-					wait = c.at.Sub(now)
-				}
-				return n, wait
-			}
-		}
-		k := copy(b[n:], c.buf[c.off:])
-		n += k
-		c.off += k
-		p.queued -= k
-		if c.off == len(c.buf) {
-			if p.spare == nil && cap(c.buf) <= maxSpare {
-				p.spare = c.buf[:0]
-			}
-			p.q[0] = chunk{}
-			if len(p.q) == 1 {
-				p.q = p.q[:0] // keep the backing array for the next write
-			} else {
-				p.q = p.q[1:]
-			}
-		}
-	}
-	return n, 0
-}
-
 // closeRead is the reader end closing: pending and later reads fail with
 // net.ErrClosed, later writes with a reset, and queued bytes are freed.
 func (p *pipe) closeRead() {
@@ -273,7 +206,7 @@ func (p *pipe) closeRead() {
 		close(p.done)
 	}
 	p.rclosed = true
-	p.q, p.spare, p.queued = nil, nil, 0
+	p.q.reset()
 	p.mu.Unlock()
 }
 
@@ -296,6 +229,6 @@ func (p *pipe) abort() {
 		close(p.done)
 	}
 	p.reset = true
-	p.q, p.spare, p.queued = nil, nil, 0
+	p.q.reset()
 	p.mu.Unlock()
 }

@@ -489,3 +489,77 @@ func TestMemStress(t *testing.T) {
 	close(stop)
 	<-flapped
 }
+
+func TestMemBackpressure(t *testing.T) {
+	t.Parallel()
+	m := NewMemNetwork(1)
+	client, server := memPair(t, m, "127.1.0.1", "127.1.0.2")
+	if _, err := client.Write(make([]byte, sendBuffer)); err != nil {
+		t.Fatal(err)
+	}
+	// The queue is full on a healthy link: the next write waits, and
+	// its deadline ends the wait.
+	client.SetWriteDeadline(time.Now().Add(30 * time.Millisecond))
+	if n, err := client.Write([]byte("x")); n != 0 || !isTimeout(err) {
+		t.Fatalf("write to a full queue: %d, %v; want timeout", n, err)
+	}
+	client.SetWriteDeadline(time.Time{})
+
+	// A waiting writer resumes when the reader drains the queue.
+	done := make(chan error, 1)
+	go func() {
+		_, err := client.Write([]byte("tail"))
+		done <- err
+	}()
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, sendBuffer+4)
+	if _, err := io.ReadFull(server, buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if string(buf[sendBuffer:]) != "tail" {
+		t.Fatalf("tail = %q", buf[sendBuffer:])
+	}
+
+	// A waiting writer is released when the link is cut.
+	if _, err := client.Write(make([]byte, sendBuffer)); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, err := client.Write([]byte("more"))
+		done <- err
+	}()
+	m.Cut("127.1.0.1", "127.1.0.2")
+	if err := <-done; err != nil {
+		t.Fatalf("writer not released by cut: %v", err)
+	}
+}
+
+func TestMemDelayShrinkKeepsOrder(t *testing.T) {
+	t.Parallel()
+	m := NewMemNetwork(1)
+	client, server := memPair(t, m, "127.1.0.1", "127.1.0.2")
+	const d = 50 * time.Millisecond
+	m.SetDelay("127.1.0.1", "127.1.0.2", d)
+	start := time.Now()
+	client.Write([]byte("first,"))
+	m.SetDelay("127.1.0.1", "127.1.0.2", 0)
+	client.Write([]byte("second"))
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(server, buf); err != nil {
+		t.Fatal(err)
+	}
+	if string(buf) != "fir" {
+		t.Fatalf("first bytes read %q: later write overtook an earlier one", buf)
+	}
+	if el := time.Since(start); el < d {
+		t.Fatalf("delayed bytes arrived after %v", el)
+	}
+	rest, err := io.ReadAll(io.LimitReader(server, int64(len("st,second"))))
+	if err != nil || string(rest) != "st,second" {
+		t.Fatalf("rest %q, %v", rest, err)
+	}
+}

@@ -41,10 +41,13 @@ type PoolConfig struct {
 	// need certificates with IP SANs.
 	TLS *tls.Config
 	// CallTimeout is the deadline added to unary and streaming calls whose
-	// context has none. Zero means DefaultCallTimeout. Long-lived streams
-	// must therefore carry their own (possibly distant) deadline.
+	// context has none. Zero or negative means DefaultCallTimeout.
+	// Long-lived streams (raft message streams, watches) must therefore
+	// carry their own, possibly distant, deadline.
 	CallTimeout time.Duration
-	// DialOptions are appended last to every grpc.NewClient call.
+	// DialOptions are appended last to every grpc.NewClient call, after
+	// the pool's own options and those the Network asks for (MemNetwork
+	// hosts add their RPC loss interceptor).
 	DialOptions []grpc.DialOption
 }
 

@@ -63,6 +63,7 @@ func TestSplitGRPC(t *testing.T) {
 	}
 	serveHealth(t, grpcL, NewServer(nil))
 	go serveLineEcho(other)
+	t.Cleanup(func() { other.Close() })
 	addr := l.Addr().String()
 
 	pool := NewPool(PoolConfig{Network: TCP()})
@@ -73,7 +74,7 @@ func TestSplitGRPC(t *testing.T) {
 		}
 		// Includes a line starting with 'P' that is not the preface, and
 		// a short one that ends before the preface length.
-		for _, line := range []string{"hello", "PRI * HTTP/1.1 but not h2", "x"} {
+		for _, line := range []string{"hello", "PRI * HTTP/1.1 but not h2", "P"} {
 			if got := rawRoundTrip(t, addr, line); got != "echo: "+line+"\n" {
 				t.Fatalf("raw protocol through split listener: %q", got)
 			}
@@ -97,6 +98,7 @@ func TestSplitGRPCTLS(t *testing.T) {
 	grpcL, other := SplitGRPC(l)
 	serveHealth(t, grpcL, NewServer(serverTLS))
 	go serveLineEcho(other)
+	t.Cleanup(func() { other.Close() })
 	pool := NewPool(PoolConfig{Network: TCP(), TLS: clientTLS})
 	defer pool.Close()
 	if err := check(t, pool, l.Addr().String()); err != nil {
