@@ -27,7 +27,7 @@ func ip(i int) string { return fmt.Sprintf("127.5.0.%d", i+1) }
 func startGossipRing(t *testing.T, count int, stabilize time.Duration) *gossipRing {
 	t.Helper()
 	g := &gossipRing{t: t, net: transport.NewMemNetwork(7)}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range count {
 		addr := ip(i) + ":7000"
@@ -37,7 +37,7 @@ func startGossipRing(t *testing.T, count int, stabilize time.Duration) *gossipRi
 				BindAddr:          addr,
 				Network:           g.net.Host(ip(i)),
 				StabilizeInterval: stabilize,
-				RPCTimeout:        300 * time.Millisecond,
+				RPCTimeout:        time.Second,
 			},
 			Gossip:         membership.FastTiming(),
 			Seeds:          []string{ip(0) + ":7000"},
@@ -96,13 +96,13 @@ func TestGossipRemovesCrashedNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	live := ringsOf(g.nodes)
-	waitUntil(t, 15*time.Second, "ideal ring", func() error {
+	waitUntil(t, 30*time.Second, "ideal ring", func() error {
 		for _, n := range live {
 			n.Stabilize(ctx)
 		}
 		return ringcheck.Ideal(live, ring.DefaultSuccessorCount)
 	})
-	waitUntil(t, 10*time.Second, "gossip converged", func() error {
+	waitUntil(t, 30*time.Second, "gossip converged", func() error {
 		for _, n := range g.nodes {
 			if got := len(n.Members().Members()); got != len(g.nodes) {
 				return fmt.Errorf("%s sees %d members", n.Ring().Name(), got)
@@ -135,18 +135,18 @@ func TestPartitionHealsIntoOneRing(t *testing.T) {
 	t.Parallel()
 	g := startGossipRing(t, 6, 30*time.Millisecond)
 	all := ringsOf(g.nodes)
-	waitUntil(t, 15*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 
 	sideA, sideB := all[:3], all[3:]
 	g.net.Partition(g.ips[:3], g.ips[3:])
-	waitUntil(t, 20*time.Second, "two separate rings", func() error {
+	waitUntil(t, 40*time.Second, "two separate rings", func() error {
 		if err := ringcheck.Ideal(sideA, ring.DefaultSuccessorCount); err != nil {
 			return fmt.Errorf("side A: %w", err)
 		}
 		return ringcheck.Ideal(sideB, ring.DefaultSuccessorCount)
 	})
 	g.net.HealAll()
-	waitUntil(t, 30*time.Second, "one ring after healing", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	waitUntil(t, 60*time.Second, "one ring after healing", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 	for _, n := range all {
 		owner, err := n.Lookup([]byte("healed"))
 		if err != nil {
@@ -162,12 +162,12 @@ func TestRingNodeGracefulLeave(t *testing.T) {
 	t.Parallel()
 	g := startGossipRing(t, 4, 30*time.Millisecond)
 	all := ringsOf(g.nodes)
-	waitUntil(t, 15*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := g.nodes[2].Leave(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rest := slices.Delete(slices.Clone(all), 2, 3)
-	waitUntil(t, 10*time.Second, "ideal ring after leave", func() error { return ringcheck.Ideal(rest, ring.DefaultSuccessorCount) })
+	waitUntil(t, 30*time.Second, "ideal ring after leave", func() error { return ringcheck.Ideal(rest, ring.DefaultSuccessorCount) })
 }

@@ -34,8 +34,9 @@ func (r *testRing) add(i int, mutate func(*Config)) *Node {
 		BindAddr:          ip + ":7000",
 		Network:           r.net.Host(ip),
 		StabilizeInterval: 20 * time.Millisecond,
-		RPCTimeout:        200 * time.Millisecond,
-		LookupTimeout:     2 * time.Second,
+		// Generous: the race detector and parallel tests on two cores slow
+		// RPCs by an order of magnitude.
+		RPCTimeout: time.Second,
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -52,7 +53,7 @@ func (r *testRing) add(i int, mutate func(*Config)) *Node {
 // grow starts count nodes: the first creates the ring, the others join it.
 func (r *testRing) grow(count int, mutate func(*Config)) {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := 0; i < count; i++ {
 		n := r.add(len(r.nodes), mutate)

@@ -183,9 +183,15 @@ func (n *Node) canBecomeMemberLocked() error {
 	}
 }
 
+// DefaultJoinTimeout bounds Join when its context has no deadline.
+const DefaultJoinTimeout = 30 * time.Second
+
 // Join adds this node to the ring that the seed addresses belong to. Seeds
-// are tried in order until one leads to the node's successor. Join fails
-// with ErrIDTaken, and changes nothing, if a live member has this node's id.
+// are tried in order until one leads to the node's successor; rounds over
+// all seeds repeat with backoff until ctx ends (DefaultJoinTimeout when ctx
+// has no deadline), so a seed that is busy or still starting is waited for.
+// Join fails with ErrIDTaken, and changes nothing, if a live member has this
+// node's id.
 func (n *Node) Join(ctx context.Context, addrs ...string) error {
 	if n.cfgErr != nil {
 		return n.cfgErr
@@ -200,20 +206,42 @@ func (n *Node) Join(ctx context.Context, addrs ...string) error {
 	}
 	n.phase = phaseJoining
 	n.mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultJoinTimeout)
+		defer cancel()
+	}
 
 	var errs []error
-	for _, addr := range addrs {
-		succ, err := n.joinVia(ctx, addr)
-		if err == nil {
-			// Tell the successor about us now rather than a round later.
-			n.rectify(ctx, succ)
-			return nil
+	backoff := n.cfg.RPCTimeout / 4
+	for attempt := 1; ; attempt++ {
+		errs = errs[:0]
+		for _, addr := range addrs {
+			succ, err := n.joinVia(ctx, addr)
+			if err == nil {
+				// Tell the successor about us now rather than a round later.
+				n.rectify(ctx, succ)
+				return nil
+			}
+			errs = append(errs, fmt.Errorf("via %s: %w", addr, err))
+			if errors.Is(err, ErrIDTaken) || errors.Is(err, ErrStopped) {
+				return n.joinFailed(errs)
+			}
 		}
-		errs = append(errs, fmt.Errorf("via %s: %w", addr, err))
-		if errors.Is(err, ErrIDTaken) || ctx.Err() != nil {
-			break
+		n.cfg.log.Debug("join attempt failed", "name", n.self.Name, "attempt", attempt, "err", errors.Join(errs...))
+		select {
+		case <-ctx.Done():
+			return n.joinFailed(errs)
+		case <-n.stop:
+			return n.joinFailed(append(errs, ErrStopped))
+		case <-time.After(backoff):
 		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// joinFailed returns the node to the started phase after a failed Join.
+func (n *Node) joinFailed(errs []error) error {
 	n.mu.Lock()
 	if n.phase == phaseJoining {
 		n.phase = phaseStarted
