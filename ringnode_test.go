@@ -171,3 +171,52 @@ func TestRingNodeGracefulLeave(t *testing.T) {
 	rest := slices.Delete(slices.Clone(all), 2, 3)
 	waitUntil(t, 30*time.Second, "ideal ring after leave", func() error { return ringcheck.Ideal(rest, ring.DefaultSuccessorCount) })
 }
+
+// A node that crashes and comes back under the same name at a new address
+// rejoins the ring; nobody keeps pointing at the old address.
+func TestRestartAtNewAddress(t *testing.T) {
+	t.Parallel()
+	g := startGossipRing(t, 4, 30*time.Millisecond)
+	all := ringsOf(g.nodes)
+	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+
+	old := g.nodes[2]
+	g.net.Crash(g.ips[2])
+	old.Stop()
+	newIP := ip(20)
+	back, err := StartRingNode(RingNodeConfig{
+		Ring: ring.Config{
+			Name:              old.Ring().Name(),
+			BindAddr:          newIP + ":7000",
+			Network:           g.net.Host(newIP),
+			StabilizeInterval: 30 * time.Millisecond,
+			RPCTimeout:        time.Second,
+		},
+		Gossip:         membership.FastTiming(),
+		Seeds:          []string{ip(0) + ":7000"},
+		RejoinInterval: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(back.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := back.Join(ctx, ip(0)+":7000"); err != nil {
+		t.Fatal(err)
+	}
+	now := []*ring.Node{all[0], all[1], back.Ring(), all[3]}
+	waitUntil(t, 60*time.Second, "ideal ring with the restarted node", func() error {
+		if err := ringcheck.Ideal(now, ring.DefaultSuccessorCount); err != nil {
+			return err
+		}
+		for _, n := range now {
+			for _, s := range n.Successors() {
+				if s.Name == back.Ring().Name() && s.Address != back.Ring().Address() {
+					return fmt.Errorf("%s still points at the old address %s", n.Name(), s.Address)
+				}
+			}
+		}
+		return nil
+	})
+}

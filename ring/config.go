@@ -63,10 +63,12 @@ type Config struct {
 	LookupTimeout time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
-	// TLS, if set, secures ring RPCs in both directions: it is used as the
-	// server config and as the client config, so for mutual TLS set
-	// Certificates, RootCAs, ClientCAs and ClientAuth.
+	// TLS, if set, secures ring RPCs: it is the server config, and also the
+	// client config unless ClientTLS is set. transport.LoadTLS builds a
+	// mutual-TLS pair. Peers are dialled by ip, so certificates need IP SANs.
 	TLS *tls.Config
+	// ClientTLS, if set, is used for outgoing RPCs instead of TLS.
+	ClientTLS *tls.Config
 	// Network carries ring RPCs (default transport.TCP()). Tests use an
 	// in-memory network.
 	Network transport.Network
@@ -139,6 +141,9 @@ func (c Config) validate() (settings, error) {
 	}
 	if s.Network == nil {
 		s.Network = transport.TCP()
+	}
+	if s.ClientTLS == nil {
+		s.ClientTLS = s.TLS
 	}
 	return s, nil
 }

@@ -111,7 +111,7 @@ func (n *Node) Start() error {
 	}
 	n.pool = transport.NewPool(transport.PoolConfig{
 		Network:     n.cfg.Network,
-		TLS:         n.cfg.TLS,
+		TLS:         n.cfg.ClientTLS,
 		CallTimeout: n.cfg.RPCTimeout,
 	})
 	n.server = transport.NewServer(n.cfg.TLS)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/concord-kv/concord/transport/tlstest"
 )
 
 // serveLineEcho answers each line on l's connections with "echo: " + line.
@@ -85,9 +87,9 @@ func TestSplitGRPC(t *testing.T) {
 func TestSplitGRPCTLS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	ca := newTestCA(t, "ca")
-	cert, key := ca.issue(t, dir, "node")
-	serverTLS, clientTLS, err := LoadTLS(cert, key, ca.write(t, dir, "ca"))
+	ca := tlstest.NewCA(t, "ca")
+	cert, key := ca.Issue(t, dir, "node")
+	serverTLS, clientTLS, err := LoadTLS(cert, key, ca.Write(t, dir, "ca"))
 	if err != nil {
 		t.Fatal(err)
 	}

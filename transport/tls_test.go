@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-kv/concord/transport/tlstest"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -22,11 +23,11 @@ type tlsFixture struct {
 func newTLSFixture(t *testing.T) *tlsFixture {
 	t.Helper()
 	dir := t.TempDir()
-	ca, other := newTestCA(t, "concord test CA"), newTestCA(t, "unrelated CA")
-	f := &tlsFixture{caFile: ca.write(t, dir, "ca"), otherCAPEM: other.write(t, dir, "other-ca")}
-	srvCert, srvKey := ca.issue(t, dir, "server")
-	cliCert, cliKey := ca.issue(t, dir, "client")
-	otherCert, otherKey := other.issue(t, dir, "intruder")
+	ca, other := tlstest.NewCA(t, "concord test CA"), tlstest.NewCA(t, "unrelated CA")
+	f := &tlsFixture{caFile: ca.Write(t, dir, "ca"), otherCAPEM: other.Write(t, dir, "other-ca")}
+	srvCert, srvKey := ca.Issue(t, dir, "server")
+	cliCert, cliKey := ca.Issue(t, dir, "client")
+	otherCert, otherKey := other.Issue(t, dir, "intruder")
 
 	serverTLS, _, err := LoadTLS(srvCert, srvKey, f.caFile)
 	if err != nil {
@@ -102,8 +103,8 @@ func TestGRPCTLS(t *testing.T) {
 func TestLoadTLS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	ca := newTestCA(t, "ca")
-	cert, key := ca.issue(t, dir, "node")
+	ca := tlstest.NewCA(t, "ca")
+	cert, key := ca.Issue(t, dir, "node")
 
 	srv, cli, err := LoadTLS(cert, key, "")
 	if err != nil {
@@ -112,7 +113,7 @@ func TestLoadTLS(t *testing.T) {
 	if srv.ClientAuth != tls.NoClientCert || cli.RootCAs != nil {
 		t.Errorf("without CA: ClientAuth %v, RootCAs %v; want no client certs and system roots", srv.ClientAuth, cli.RootCAs)
 	}
-	srv, cli, err = LoadTLS(cert, key, ca.write(t, dir, "ca"))
+	srv, cli, err = LoadTLS(cert, key, ca.Write(t, dir, "ca"))
 	if err != nil {
 		t.Fatal(err)
 	}
