@@ -137,12 +137,20 @@ func (n *RingNode) Members() *membership.Membership { return n.members }
 func (n *RingNode) Create() error { return n.ring.Create() }
 
 // Join joins the gossip cluster and then the ring through the first seed
-// that leads to this node's successor.
+// that leads to this node's successor. It fails with ring.ErrIDTaken if a
+// live member, as gossip or the ring sees it, already has this node's id.
 func (n *RingNode) Join(ctx context.Context, seeds ...string) error {
 	if _, err := n.members.Join(ctx, seeds...); err != nil {
 		// The ring join below is the authority: gossip catches up through
 		// the periodic seed re-join.
 		n.log.Warn("gossip join failed", "name", n.ring.Name(), "err", err)
+	}
+	// The ring refuses a taken id when its lookup meets the holder; gossip
+	// also knows holders that joined too recently for lookups to find them.
+	for _, m := range n.members.Members() {
+		if p, ok := ringServer(m); ok && p.Id == n.ring.Id() && p.Name != n.ring.Name() {
+			return fmt.Errorf("concord: join: %w: gossip member %s has id %d", ring.ErrIDTaken, p, p.Id)
+		}
 	}
 	return n.ring.Join(ctx, seeds...)
 }

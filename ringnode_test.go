@@ -2,6 +2,7 @@ package concord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -219,4 +220,34 @@ func TestRestartAtNewAddress(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Two nodes may not share an id: the second is refused, and the ring is
+// left as it was.
+func TestRingNodeRefusesTakenID(t *testing.T) {
+	t.Parallel()
+	g := startGossipRing(t, 3, 30*time.Millisecond)
+	all := ringsOf(g.nodes)
+	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	taken := all[1].Id()
+	dupIP := ip(30)
+	dup, err := StartRingNode(RingNodeConfig{
+		Ring: ring.Config{
+			Name: "dup", ID: &taken, BindAddr: dupIP + ":7000", Network: g.net.Host(dupIP),
+			StabilizeInterval: 30 * time.Millisecond, RPCTimeout: time.Second,
+		},
+		Gossip: membership.FastTiming(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dup.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := dup.Join(ctx, ip(0)+":7000"); !errors.Is(err, ring.ErrIDTaken) {
+		t.Fatalf("join with a taken id: %v, want ring.ErrIDTaken", err)
+	}
+	if err := ringcheck.Ideal(all, ring.DefaultSuccessorCount); err != nil {
+		t.Fatal(err)
+	}
 }

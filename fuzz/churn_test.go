@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/concord-kv/concord/ring"
+	"github.com/concord-kv/concord/ring/ringcheck"
 	"github.com/concord-kv/concord/transport"
 )
 
@@ -23,55 +24,60 @@ const (
 	churnMinOps  = 10
 	churnOpsSpan = 54
 
-	// churnRPCTimeout is long on purpose. On the fault-free in-memory
-	// network no RPC ever waits for its deadline: a stopped node's listener
-	// is gone, so dials to it are refused at once. But with caller-driven
-	// rounds the ring forgets a silent predecessor only once it has not been
-	// heard from for 2×RPCTimeout of wall-clock time (checkPredecessor). If
-	// that window could expire within an input, the outcome would depend on
-	// the machine's speed and the seed would no longer replay exactly; a
-	// minute is far beyond any input's run time, so it never does.
-	// Convergence after crashes comes from the failure detector instead (see
-	// settle).
+	// churnRPCTimeout only guards against a hang. On the fault-free
+	// in-memory network no RPC waits for its deadline: a stopped node's
+	// listener is gone, so dials to it are refused at once. The ring counts
+	// its own rounds, not time, so the run does not depend on the clock.
 	churnRPCTimeout = time.Minute
+	// churnJoinTimeout only guards against a hang: with caller-driven rounds
+	// Join makes a single pass over its seeds.
+	churnJoinTimeout = 10 * time.Second
 )
 
-// FuzzRingChurn drives a small ring through a seeded sequence of joins,
-// crashes, graceful leaves, restarts, failure-detector reports, single
-// stabilization steps and lookups, then lets it settle and checks that it
-// is ideal.
+// FuzzRingChurn drives a small ring through a seeded sequence of creates,
+// joins (often with a taken or neighbouring id), crashes, graceful leaves,
+// restarts (old name and id, new address), failure-detector reports, single
+// stabilization steps, full rounds and lookups, then lets it settle and
+// checks that it is ideal.
 //
 // Every protocol step runs in this goroutine with no background loops
 // (StabilizeInterval < 0) over a fault-free in-memory network, so the seed
-// alone determines the run, and a failure replays exactly.
+// alone determines the run and a failure replays exactly; see
+// churnRPCTimeout and churnJoinTimeout, which only guard against hangs.
 //
 // Zave's correctness argument assumes that no node ever loses every entry
-// of its successor list, which in an ideal ring is "never crash r or more
-// adjacent nodes between stabilization phases". Lists are often stale
-// under churn (a node may not list a recent joiner yet), so adjacency in id
-// order is not the right test; the fuzz enforces the assumption itself:
-// a node is crashed or leaves only if every other member keeps at least one
-// live entry in its successor list (or, for a member whose list is still
-// empty, a live predecessor, which is where it looks for a successor). An
-// operation that would break the assumption is skipped and logged.
+// of its successor list; in an ideal ring that is "never crash r or more
+// adjacent nodes between stabilization phases". Lists are often stale under
+// churn (a node may not list a recent joiner yet), so adjacency in id order
+// is not the right test; the fuzz enforces the assumption itself: a node
+// is crashed or leaves only if every other member keeps at least one live
+// entry in its successor list (or, for a member whose list is still empty,
+// a live predecessor, which is where it looks for a successor). A ring of
+// two may always lose a node: the survivor is simply alone. An operation
+// that would break the assumption is skipped and logged.
 //
 // Checked after every operation: successor lists hold at most r entries,
 // are ordered strictly clockwise from their node (so free of duplicate ids)
-// and never contain the node itself; every member reports a range ending at
-// its id; stopped and refused nodes are not members. A join refused with
-// ring.ErrIDTaken must be justified by a live member with that id, and any
-// failed join must leave every member's view unchanged. In an ideal ring,
-// joins with a free id, leaves and lookups must also succeed and be exact.
-// After the last operation (and at random points in between), settling must
-// make the ring ideal within 4N+20 rounds: successor lists are the next
-// min(r, N-1) live nodes by id, predecessors and ranges are right, the
-// ranges tile the circle, and every member's LookupID finds the true owner.
+// and never contain the node itself, and ringcheck.Local agrees; members
+// report a range ending at their id; stopped and refused nodes are not
+// members. A Join refused with ring.ErrIDTaken must be justified by a live
+// member with that id, and a failed Join must leave every member's view
+// unchanged. In an ideal ring a Join with a taken id must be refused, and
+// joins with a free id, leaves and lookups must succeed and be exact. Any
+// lookup must name a node that really was a member.
+//
+// Settling (after the last operation, and at random points in between)
+// runs stabilization rounds alone, with no failure-detector reports, and
+// must make the ring ideal within 4N+20 rounds:
+// successor lists are the next min(r, N-1) live nodes by id, predecessors
+// (name, id and address) and ranges are right, the ranges tile the circle,
+// ringcheck.Ideal and ringcheck.Owner agree, and every member's LookupID
+// finds the true owner of every sample id.
 func FuzzRingChurn(f *testing.F) {
-	for i, seed := range []uint64{
-		1, 2, 3, 4, 5, 6, 7, 8,
-		0xdeadbeef, 0x9e3779b97f4a7c15, 1 << 63, 42,
-	} {
-		f.Add(seed, uint8(i*29))
+	// Enough seeds that plain `go test` already covers duplicate ids,
+	// restarts, skipped crashes and rings of every size up to the cap.
+	for i := range uint64(32) {
+		f.Add(i*0x9e3779b97f4a7c15+1, uint8(i*29))
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, ops uint8) {
 		newChurn(t, seed, ops).run()
@@ -276,7 +282,13 @@ func (c *churn) join(i int, restart *instance) {
 		beforeDesc = c.describe()
 	}
 
-	err := in.n.Join(c.ctx, seeds...)
+	ctx, cancel := context.WithTimeout(c.ctx, churnJoinTimeout)
+	err := in.n.Join(ctx, seeds...)
+	hung := errors.Is(ctx.Err(), context.DeadlineExceeded)
+	cancel()
+	if hung {
+		c.fail("#%d Join of %v via %v ran into its %v deadline: %v", i, in, seeds, churnJoinTimeout, err)
+	}
 	verb := "join"
 	if restart != nil {
 		verb = "restart"
@@ -459,25 +471,13 @@ func (c *churn) detect(i int, gone []*instance) {
 	c.logf("#%d detect %v everywhere", i, g)
 }
 
-// settle lets the ring repair itself and checks that it becomes ideal.
-//
-// The failure detector first reports every departed node to every member.
-// Chord alone cannot be relied on here: with caller-driven rounds a node
-// whose predecessor crashed keeps it until 2×RPCTimeout of wall-clock time
-// has passed (it refuses a live candidate that is not between the dead
-// predecessor and itself), which no number of rounds can replace. Dead
-// successors, in contrast, are also dropped by stabilization itself, and
-// the churn phase exercises that path.
+// settle lets the ring repair itself with stabilization rounds alone (no
+// failure-detector reports) and checks that it becomes ideal.
 func (c *churn) settle(why string) {
 	live := c.live()
 	if len(live) == 0 {
 		c.logf("%s: ring is empty", why)
 		return
-	}
-	for _, g := range c.gone() {
-		for _, m := range live {
-			m.n.MarkFailed(g.srv)
-		}
 	}
 	bound := 4*len(live) + 20
 	rounds := 0
@@ -490,6 +490,18 @@ func (c *churn) settle(why string) {
 		rounds++
 	}
 	c.logf("%s: %d members, ideal after %d rounds", why, len(live), rounds)
+	nodes := make([]*ring.Node, len(live))
+	for k, m := range live {
+		nodes[k] = m.n
+	}
+	if err := ringcheck.Ideal(nodes, c.succN); err != nil {
+		c.fail("%s: ringcheck.Ideal rejects a ring the fuzz's own checks call ideal: %v\n%s", why, err, c.describe())
+	}
+	for _, id := range c.sampleIDs() {
+		if got, want := ringcheck.Owner(nodes, id), c.owner(id); got != want.n {
+			c.fail("%s: ringcheck.Owner(%d) is %s, want %v", why, id, got.Name(), want)
+		}
+	}
 	c.checkTiling(why)
 	c.checkLookups(why)
 }
@@ -532,6 +544,11 @@ func (c *churn) checkAlways() {
 		unknown := !ok && !hasPred && len(succs) > 0
 		if !unknown && (!ok || rg.End != in.srv.Id) {
 			c.fail("%v is a member but its range is %v (ok=%v)", in, rg, ok)
+		}
+		// ringcheck is the shared definition of a correct ring; the checks
+		// above are written independently, so the two must agree.
+		if err := ringcheck.Local(in.n); err != nil {
+			c.fail("ringcheck.Local rejects %v, which the fuzz's own checks accept: %v", in, err)
 		}
 	}
 }

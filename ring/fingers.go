@@ -11,7 +11,7 @@ func (n *Node) fixFinger(ctx context.Context) {
 	i := n.nextFinger
 	n.mu.Unlock()
 	target := (n.self.Id + uint64(1)<<uint(i)) & n.cfg.mask
-	owner, _, err := n.findFrom(ctx, n.Self(), target)
+	owner, _, err := n.findFrom(ctx, n.Self(), target, nil)
 	n.stats.lookups.Add(1)
 
 	n.mu.Lock()

@@ -55,7 +55,7 @@ func (n *Node) Trace(ctx context.Context, id uint64) (Trace, error) {
 	if !member {
 		return Trace{}, ErrNotMember
 	}
-	owner, hops, err := n.findFrom(ctx, self, id&n.cfg.mask)
+	owner, hops, err := n.findFrom(ctx, self, id&n.cfg.mask, nil)
 	n.stats.lookups.Add(1)
 	n.stats.lookupHops.Add(uint64(hops))
 	if err != nil {
@@ -70,11 +70,12 @@ func (n *Node) Trace(ctx context.Context, id uint64) (Trace, error) {
 func (n *Node) maxHops() int { return 2*n.cfg.bits + n.cfg.SuccessorCount + 8 }
 
 // findFrom runs an iterative lookup of id starting at node start (this node
-// or a seed). Each step asks the current node for the owner or a closer
-// node. A node that does not answer is excluded and the previous node is
-// asked again for an alternative.
-func (n *Node) findFrom(ctx context.Context, start Server, id uint64) (Server, int, error) {
-	var exclude []uint64
+// or a seed), never routing to or answering with the ids in exclude. Each
+// step asks the current node for the owner or a closer node. A node that
+// does not answer is excluded and the previous node is asked again for an
+// alternative.
+func (n *Node) findFrom(ctx context.Context, start Server, id uint64, exclude []uint64) (Server, int, error) {
+	exclude = slices.Clone(exclude)
 	path := []Server{start}
 	hops := 0
 	for hops <= n.maxHops() {

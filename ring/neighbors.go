@@ -1,9 +1,6 @@
 package ring
 
-import (
-	"slices"
-	"time"
-)
+import "slices"
 
 // setSuccessorsLocked installs a new successor list derived from list (a
 // successor's answer, nearest first). It keeps the invariants of n.succs:
@@ -52,7 +49,7 @@ func (n *Node) firstSuccLocked() (Server, bool) {
 // setPredLocked adopts p as predecessor; the caller emits the range change.
 func (n *Node) setPredLocked(p Server) {
 	n.pred, n.hasPred = p, true
-	n.predHeard = time.Now()
+	n.predSilent = 0
 }
 
 // considerPredLocked is Zave's rectify: c believes it is this node's
@@ -66,7 +63,7 @@ func (n *Node) considerPredLocked(c Server) {
 			n.cfg.log.Warn("ignoring node with a duplicate id", "name", n.self.Name, "other", c.String())
 		}
 	case n.hasPred && n.pred.same(c):
-		n.predHeard = time.Now()
+		n.predSilent = 0
 	case !n.hasPred || between(n.pred.Id, c.Id, n.self.Id):
 		n.setPredLocked(c)
 		n.emitLocked()

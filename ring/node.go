@@ -42,11 +42,13 @@ type Node struct {
 	// duplicates and never containing self. Empty means no successor is
 	// known: the node is alone unless it has a predecessor.
 	succs []Server
-	// pred is meaningful only when hasPred; predHeard is when pred last
-	// proved alive (it rectifies its successor every round).
-	pred      Server
-	hasPred   bool
-	predHeard time.Time
+	// pred is meaningful only when hasPred. predSilent counts this node's
+	// rounds since pred last proved alive (it rectifies its successor every
+	// round); counting rounds rather than time keeps hand-driven rounds
+	// deterministic.
+	pred       Server
+	hasPred    bool
+	predSilent int
 	// fingers[i] is the owner of self+2^i, when known (fingerOK[i]).
 	fingers    []Server
 	fingerOK   []bool
@@ -190,6 +192,9 @@ const DefaultJoinTimeout = 30 * time.Second
 // are tried in order until one leads to the node's successor; rounds over
 // all seeds repeat with backoff until ctx ends (DefaultJoinTimeout when ctx
 // has no deadline), so a seed that is busy or still starting is waited for.
+// With caller-driven rounds (negative StabilizeInterval) Join makes one pass
+// over the seeds: the caller owns all timing, and nothing changes between
+// attempts unless the caller acts.
 // Join fails with ErrIDTaken, and changes nothing, if a live member has this
 // node's id.
 func (n *Node) Join(ctx context.Context, addrs ...string) error {
@@ -213,7 +218,7 @@ func (n *Node) Join(ctx context.Context, addrs ...string) error {
 	}
 
 	var errs []error
-	backoff := n.cfg.RPCTimeout / 4
+	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		errs = errs[:0]
 		for _, addr := range addrs {
@@ -227,6 +232,9 @@ func (n *Node) Join(ctx context.Context, addrs ...string) error {
 			if errors.Is(err, ErrIDTaken) || errors.Is(err, ErrStopped) {
 				return n.joinFailed(errs)
 			}
+		}
+		if n.cfg.StabilizeInterval < 0 {
+			return n.joinFailed(errs)
 		}
 		n.cfg.log.Debug("join attempt failed", "name", n.self.Name, "attempt", attempt, "err", errors.Join(errs...))
 		select {
@@ -252,7 +260,8 @@ func (n *Node) joinFailed(errs []error) error {
 
 // joinVia finds this node's successor through the seed at addr, adopts the
 // successor's list once the successor itself has answered, and learns its
-// predecessor the same way.
+// predecessor the same way. A successor that does not answer is excluded
+// and the lookup repeated, up to SuccessorCount times.
 func (n *Node) joinVia(ctx context.Context, addr string) (Server, error) {
 	seed, err := n.state(ctx, addr)
 	if err != nil {
@@ -261,25 +270,30 @@ func (n *Node) joinVia(ctx context.Context, addr string) (Server, error) {
 	if !seed.member {
 		return Server{}, fmt.Errorf("seed %s is not a ring member", seed.self)
 	}
-	owner, _, err := n.findFrom(ctx, seed.self, n.self.Id)
-	if err != nil {
-		return Server{}, err
-	}
-	st, err := n.stateOf(ctx, owner)
-	if err != nil {
-		return Server{}, fmt.Errorf("successor %s: %w", owner, err)
-	}
-	if !st.member {
-		return Server{}, fmt.Errorf("successor %s is not a ring member", owner)
+	var exclude []uint64
+	var st peerState
+	for {
+		owner, _, err := n.findFrom(ctx, seed.self, n.self.Id, exclude)
+		if err != nil {
+			return Server{}, err
+		}
+		if st, err = n.stateOf(ctx, owner); err == nil && !st.member {
+			err = errors.New("not a ring member")
+		}
+		if err == nil {
+			break
+		}
+		if len(exclude) >= n.cfg.SuccessorCount {
+			return Server{}, fmt.Errorf("successor %s: %w", owner, err)
+		}
+		exclude = append(exclude, owner.Id)
 	}
 	if st.self.Id == n.self.Id {
 		return Server{}, fmt.Errorf("%w: %s has id %d", ErrIDTaken, st.self, n.self.Id)
 	}
-	var pred *Server
-	if p, ok := st.pred(); ok && p.Id != n.self.Id && between(p.Id, n.self.Id, owner.Id) {
-		if ps, err := n.stateOf(ctx, p); err == nil && ps.member {
-			pred = &p
-		}
+	pred, err := n.joinPredecessor(ctx, st)
+	if err != nil {
+		return Server{}, err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -294,6 +308,33 @@ func (n *Node) joinVia(ctx context.Context, addr string) (Server, error) {
 	n.emitLocked()
 	n.cfg.log.Info("joined ring", "name", n.self.Name, "id", n.self.Id, "successor", st.self.String())
 	return st.self, nil
+}
+
+// joinPredecessor decides a joiner's predecessor from its successor's
+// state: the successor's predecessor if it lies before the joiner and
+// answers, or the successor itself when it is alone in its ring. It refuses
+// the join if the successor's predecessor has the joiner's id and answers:
+// a node with that id joined just ahead (the successor already adopted it,
+// but the ring has not routed lookups to it yet).
+func (n *Node) joinPredecessor(ctx context.Context, succ peerState) (*Server, error) {
+	p, ok := succ.pred()
+	switch {
+	case !ok && len(succ.succs) == 0:
+		s := succ.self
+		return &s, nil
+	case !ok:
+		return nil, nil
+	case p.Id == n.self.Id:
+		if ps, err := n.state(ctx, p.Address); err == nil && ps.member && ps.self.Id == n.self.Id {
+			return nil, fmt.Errorf("%w: %s has id %d", ErrIDTaken, ps.self, n.self.Id)
+		}
+		return nil, nil
+	case between(p.Id, n.self.Id, succ.self.Id):
+		if ps, err := n.stateOf(ctx, p); err == nil && ps.member {
+			return &p, nil
+		}
+	}
+	return nil, nil
 }
 
 // Name returns the node's name.
@@ -332,7 +373,8 @@ func (n *Node) Predecessor() (Server, bool) {
 }
 
 // Range returns the arc (predecessor, self] the node owns. ok is false when
-// the node is not a ring member.
+// the node is not a ring member, or has just joined and has not yet learned
+// its predecessor (its first stabilization rounds teach it).
 func (n *Node) Range() (r Range, ok bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -132,42 +132,33 @@ func (n *Node) closerSuccessorLocked(c Server) bool {
 	return !ok || between(n.self.Id, c.Id, first.Id)
 }
 
-// checkPredecessor forgets a predecessor that has been silent for two
-// rounds and does not answer now, so a live candidate can take its place
-// (Zave's rectify adopts a candidate when the predecessor is dead). A
-// predecessor proves itself alive by rectifying this node every round, so
-// the check costs no RPC in a healthy ring.
+// checkPredecessor forgets a predecessor that has been silent for two of
+// this node's rounds and does not answer now, so a live candidate can take
+// its place (Zave's rectify adopts a candidate when the predecessor is
+// dead). A predecessor proves itself alive by rectifying this node every
+// round, so the check costs no RPC in a healthy ring.
 func (n *Node) checkPredecessor(ctx context.Context) {
 	n.mu.Lock()
 	pred, has := n.pred, n.hasPred
-	fresh := time.Since(n.predHeard) < 2*n.roundLength()
+	n.predSilent++
+	fresh := n.predSilent <= 2
 	n.mu.Unlock()
 	if !has || fresh {
 		return
 	}
-	if _, err := n.stateOf(ctx, pred); err == nil {
-		n.mu.Lock()
-		if n.hasPred && n.pred.same(pred) {
-			n.predHeard = time.Now()
-		}
-		n.mu.Unlock()
-		return
-	}
+	_, err := n.stateOf(ctx, pred)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.hasPred && n.pred.same(pred) {
-		n.cfg.log.Debug("predecessor unreachable, forgetting it", "name", n.self.Name, "predecessor", pred.String())
-		n.hasPred = false
-		n.emitLocked()
+	if !n.hasPred || !n.pred.same(pred) {
+		return
 	}
-}
-
-// roundLength is the expected time between a neighbour's rounds.
-func (n *Node) roundLength() time.Duration {
-	if n.cfg.StabilizeInterval > 0 {
-		return n.cfg.StabilizeInterval
+	if err == nil {
+		n.predSilent = 0
+		return
 	}
-	return n.cfg.RPCTimeout
+	n.cfg.log.Debug("predecessor unreachable, forgetting it", "name", n.self.Name, "predecessor", pred.String(), "err", err)
+	n.hasPred = false
+	n.emitLocked()
 }
 
 // considerPeers adopts the closest peer named by Config.Peers as successor

@@ -33,8 +33,9 @@ func Local(n *ring.Node) error {
 
 // Ideal reports how the live nodes differ from the ideal ring, or nil:
 // each node's successor list is the next min(r, N-1) nodes by id, its
-// predecessor is the previous node, and so the ranges (pred, self] tile the
-// circle with no gap or overlap. r is the nodes' SuccessorCount.
+// predecessor is the previous node (the same incarnation: name and
+// address), and so the ranges (pred, self] tile the circle with no gap or
+// overlap. r is the nodes' SuccessorCount.
 func Ideal(live []*ring.Node, r int) error {
 	sorted := slices.Clone(live)
 	slices.SortFunc(sorted, func(a, b *ring.Node) int {
@@ -56,8 +57,8 @@ func Ideal(live []*ring.Node, r int) error {
 			return fmt.Errorf("%s has %d successors, want %d", n.Name(), len(succs), want)
 		}
 		for k, s := range succs {
-			if exp := sorted[(i+1+k)%count]; s.Name != exp.Name() {
-				return fmt.Errorf("%s successor %d is %s, want %s", n.Name(), k, s.Name, exp.Name())
+			if exp := sorted[(i+1+k)%count]; s.Name != exp.Name() || s.Address != exp.Address() {
+				return fmt.Errorf("%s successor %d is %s, want %s", n.Name(), k, s, exp.Self())
 			}
 		}
 		rg, ok := n.Range()
@@ -65,6 +66,9 @@ func Ideal(live []*ring.Node, r int) error {
 			return fmt.Errorf("%s has no range", n.Name())
 		}
 		prev := sorted[(i+count-1)%count]
+		if p, ok := n.Predecessor(); count > 1 && (!ok || p.Name != prev.Name() || p.Address != prev.Address()) {
+			return fmt.Errorf("%s predecessor is %v (known: %v), want %s", n.Name(), p, ok, prev.Self())
+		}
 		if want := (ring.Range{Start: prev.Id(), End: n.Id()}); rg != want {
 			return fmt.Errorf("%s range %v, want %v", n.Name(), rg, want)
 		}
