@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-kv/concord/internal/await"
+
 	"github.com/concord-kv/concord/membership"
 	"github.com/concord-kv/concord/ring"
 	"github.com/concord-kv/concord/ring/ringcheck"
@@ -71,23 +73,6 @@ func ringsOf(nodes []*RingNode) []*ring.Node {
 	return out
 }
 
-func waitUntil(t *testing.T, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v: %v", what, within, err)
-		}
-		<-tick.C
-	}
-}
-
 // With stabilization driven by hand (and not run after the crash), only
 // gossip can remove a crashed node from successor lists: it must do so
 // within twice memberlist's detection time.
@@ -97,13 +82,13 @@ func TestGossipRemovesCrashedNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	live := ringsOf(g.nodes)
-	waitUntil(t, 30*time.Second, "ideal ring", func() error {
+	await.Until(t, 30*time.Second, "ideal ring", func() error {
 		for _, n := range live {
 			n.Stabilize(ctx)
 		}
 		return ringcheck.Ideal(live, ring.DefaultSuccessorCount)
 	})
-	waitUntil(t, 30*time.Second, "gossip converged", func() error {
+	await.Until(t, 30*time.Second, "gossip converged", func() error {
 		for _, n := range g.nodes {
 			if got := len(n.Members().Members()); got != len(g.nodes) {
 				return fmt.Errorf("%s sees %d members", n.Ring().Name(), got)
@@ -117,7 +102,7 @@ func TestGossipRemovesCrashedNode(t *testing.T) {
 	g.net.Crash(g.ips[3])
 	victim.Stop()
 	survivors := slices.Delete(slices.Clone(g.nodes), 3, 4)
-	waitUntil(t, bound, "crashed node gone from every successor list", func() error {
+	await.Until(t, bound, "crashed node gone from every successor list", func() error {
 		for _, n := range survivors {
 			for _, s := range n.Ring().Successors() {
 				if s.Name == victim.Ring().Name() {
@@ -136,18 +121,18 @@ func TestPartitionHealsIntoOneRing(t *testing.T) {
 	t.Parallel()
 	g := startGossipRing(t, 6, 30*time.Millisecond)
 	all := ringsOf(g.nodes)
-	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 
 	sideA, sideB := all[:3], all[3:]
 	g.net.Partition(g.ips[:3], g.ips[3:])
-	waitUntil(t, 40*time.Second, "two separate rings", func() error {
+	await.Until(t, 40*time.Second, "two separate rings", func() error {
 		if err := ringcheck.Ideal(sideA, ring.DefaultSuccessorCount); err != nil {
 			return fmt.Errorf("side A: %w", err)
 		}
 		return ringcheck.Ideal(sideB, ring.DefaultSuccessorCount)
 	})
 	g.net.HealAll()
-	waitUntil(t, 60*time.Second, "one ring after healing", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	await.Until(t, 60*time.Second, "one ring after healing", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 	for _, n := range all {
 		owner, err := n.Lookup([]byte("healed"))
 		if err != nil {
@@ -163,14 +148,14 @@ func TestRingNodeGracefulLeave(t *testing.T) {
 	t.Parallel()
 	g := startGossipRing(t, 4, 30*time.Millisecond)
 	all := ringsOf(g.nodes)
-	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := g.nodes[2].Leave(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rest := slices.Delete(slices.Clone(all), 2, 3)
-	waitUntil(t, 30*time.Second, "ideal ring after leave", func() error { return ringcheck.Ideal(rest, ring.DefaultSuccessorCount) })
+	await.Until(t, 30*time.Second, "ideal ring after leave", func() error { return ringcheck.Ideal(rest, ring.DefaultSuccessorCount) })
 }
 
 // A node that crashes and comes back under the same name at a new address
@@ -179,7 +164,7 @@ func TestRestartAtNewAddress(t *testing.T) {
 	t.Parallel()
 	g := startGossipRing(t, 4, 30*time.Millisecond)
 	all := ringsOf(g.nodes)
-	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 
 	old := g.nodes[2]
 	g.net.Crash(g.ips[2])
@@ -207,7 +192,7 @@ func TestRestartAtNewAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := []*ring.Node{all[0], all[1], back.Ring(), all[3]}
-	waitUntil(t, 60*time.Second, "ideal ring with the restarted node", func() error {
+	await.Until(t, 60*time.Second, "ideal ring with the restarted node", func() error {
 		if err := ringcheck.Ideal(now, ring.DefaultSuccessorCount); err != nil {
 			return err
 		}
@@ -228,7 +213,7 @@ func TestRingNodeRefusesTakenID(t *testing.T) {
 	t.Parallel()
 	g := startGossipRing(t, 3, 30*time.Millisecond)
 	all := ringsOf(g.nodes)
-	waitUntil(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 	taken := all[1].Id()
 	dupIP := ip(30)
 	dup, err := StartRingNode(RingNodeConfig{

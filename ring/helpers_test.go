@@ -82,21 +82,3 @@ func (r *testRing) live() []*Node {
 
 // idealError checks the live nodes against the ideal ring.
 func idealError(nodes []*Node) error { return ringcheck.Ideal(nodes, DefaultSuccessorCount) }
-
-// waitFor polls cond until it returns nil or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v: %v", what, within, err)
-		}
-		<-tick.C
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-kv/concord/internal/await"
+
 	. "github.com/concord-kv/concord/ring"
 )
 
@@ -16,7 +18,7 @@ func TestRingConvergesToIdeal(t *testing.T) {
 	t.Parallel()
 	r := newTestRing(t)
 	r.grow(8, nil)
-	waitFor(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
 	// Every node's lookup of a key names the same owner, the one the ranges say.
 	for _, key := range []string{"a", "b", "c", "user:42", ""} {
 		var owner Server
@@ -59,7 +61,7 @@ func TestKeyAtNodeIDBelongsToThatNode(t *testing.T) {
 		c.HashFunc = hash
 		c.HashBits = 8
 	})
-	waitFor(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
 	cases := map[string]uint64{"10": 10, "100": 100, "200": 200, "11": 100, "201": 10, "0": 10, "255": 10}
 	for key, want := range cases {
 		for _, n := range r.nodes {
@@ -118,7 +120,7 @@ func TestOnRangeChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	whole := Range{Start: node.Id(), End: node.Id()}
-	waitFor(t, 30*time.Second, "range of a new ring", func() error {
+	await.Until(t, 30*time.Second, "range of a new ring", func() error {
 		if rg, _ := rec.last(); rg != whole {
 			return errors.New("no whole-circle range yet")
 		}
@@ -134,7 +136,7 @@ func TestOnRangeChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Range{Start: other.Id(), End: node.Id()}
-	waitFor(t, 30*time.Second, "range shrinks on join", func() error {
+	await.Until(t, 30*time.Second, "range shrinks on join", func() error {
 		if rg, _ := rec.last(); rg != want {
 			return errors.New("range not yet (joiner, self]")
 		}
@@ -144,7 +146,7 @@ func TestOnRangeChange(t *testing.T) {
 	// The other node crashes: the creator becomes isolated and owns the
 	// whole circle again.
 	other.Stop()
-	waitFor(t, 30*time.Second, "range grows when isolated", func() error {
+	await.Until(t, 30*time.Second, "range grows when isolated", func() error {
 		if rg, _ := rec.last(); rg != whole {
 			return errors.New("range not yet the whole circle")
 		}
@@ -262,7 +264,7 @@ func TestDuplicateIDRefused(t *testing.T) {
 	t.Parallel()
 	r := newTestRing(t)
 	r.grow(3, nil)
-	waitFor(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
 	dupID := r.nodes[1].Id()
 	dup := r.add(3, func(c *Config) { c.ID = &dupID })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -299,7 +301,7 @@ func TestBlackHoledPeerIsRepaired(t *testing.T) {
 	t.Parallel()
 	r := newTestRing(t)
 	r.grow(5, nil)
-	waitFor(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
 	victim := r.nodes[2]
 	var others []string
 	var rest []*Node
@@ -310,7 +312,7 @@ func TestBlackHoledPeerIsRepaired(t *testing.T) {
 		}
 	}
 	r.net.Partition([]string{hostIP(2)}, others)
-	waitFor(t, 60*time.Second, "ring repaired around the black hole", func() error { return idealError(rest) })
+	await.Until(t, 60*time.Second, "ring repaired around the black hole", func() error { return idealError(rest) })
 	for _, n := range rest {
 		if _, err := n.Lookup([]byte("some key")); err != nil {
 			t.Fatalf("lookup at %s: %v", n.Name(), err)
@@ -366,9 +368,9 @@ func TestStopIsACrash(t *testing.T) {
 	t.Parallel()
 	r := newTestRing(t)
 	r.grow(4, nil)
-	waitFor(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
+	await.Until(t, 30*time.Second, "ideal ring", func() error { return idealError(r.live()) })
 	r.nodes[3].Stop()
-	waitFor(t, 30*time.Second, "ring repaired after a crash", func() error { return idealError(r.live()) })
+	await.Until(t, 30*time.Second, "ring repaired after a crash", func() error { return idealError(r.live()) })
 	if r.nodes[3].IsMember() {
 		t.Fatal("stopped node is still a member")
 	}
@@ -381,9 +383,9 @@ func TestLookupHops(t *testing.T) {
 	t.Parallel()
 	r := newTestRing(t)
 	r.grow(16, nil)
-	waitFor(t, 60*time.Second, "ideal ring", func() error { return idealError(r.live()) })
+	await.Until(t, 60*time.Second, "ideal ring", func() error { return idealError(r.live()) })
 	// Let every node refresh its fingers.
-	waitFor(t, 60*time.Second, "fingers refreshed", func() error {
+	await.Until(t, 60*time.Second, "fingers refreshed", func() error {
 		for _, n := range r.nodes {
 			if n.Stats().StabilizeRounds < 70 {
 				return errors.New("too few rounds yet")

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-kv/concord/internal/await"
+
 	. "github.com/concord-kv/concord/ring"
 	"github.com/concord-kv/concord/ring/ringcheck"
 	"github.com/concord-kv/concord/transport"
@@ -56,7 +58,7 @@ func TestMutualTLSRing(t *testing.T) {
 		}
 		nodes = append(nodes, n)
 	}
-	waitFor(t, 30*time.Second, "ideal TLS ring", func() error { return ringcheck.Ideal(nodes, DefaultSuccessorCount) })
+	await.Until(t, 30*time.Second, "ideal TLS ring", func() error { return ringcheck.Ideal(nodes, DefaultSuccessorCount) })
 
 	srv, cli := pair(other, "intruder")
 	intruder := start("intruder", srv, cli)

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/concord-kv/concord/internal/await"
 )
 
 // proc is a concord-node process whose JSON log is followed.
@@ -90,23 +92,6 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	return p
 }
 
-func eventually(t *testing.T, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v: %v", what, within, err)
-		}
-		<-tick.C
-	}
-}
-
 // ringFormed checks that each process's latest logged successor list is the
 // other processes in clockwise id order.
 func ringFormed(procs []*proc) error {
@@ -144,7 +129,7 @@ func ringFormed(procs []*proc) error {
 func TestThreeProcessesFormARingAndLeave(t *testing.T) {
 	bin := buildNode(t)
 	first := startProc(t, bin, "--name", "p1")
-	eventually(t, 20*time.Second, "first node listening", func() error {
+	await.Until(t, 20*time.Second, "first node listening", func() error {
 		if _, _, addr, _, _ := first.snapshot(); addr == "" {
 			return fmt.Errorf("no address logged yet")
 		}
@@ -152,7 +137,7 @@ func TestThreeProcessesFormARingAndLeave(t *testing.T) {
 	})
 	_, _, seed, _, _ := first.snapshot()
 	procs := []*proc{first, startProc(t, bin, "--name", "p2", "--join", seed), startProc(t, bin, "--name", "p3", "--join", "127.0.0.1:1,"+seed)}
-	eventually(t, 30*time.Second, "three processes form one ring", func() error { return ringFormed(procs) })
+	await.Until(t, 30*time.Second, "three processes form one ring", func() error { return ringFormed(procs) })
 
 	// SIGTERM leaves gracefully: the process exits 0 after handing its arc
 	// over, and the other two form a ring of two.
@@ -167,5 +152,5 @@ func TestThreeProcessesFormARingAndLeave(t *testing.T) {
 		t.Fatal("node did not log that it left the ring")
 	}
 	rest := []*proc{procs[0], procs[2]}
-	eventually(t, 30*time.Second, "two processes form a ring", func() error { return ringFormed(rest) })
+	await.Until(t, 30*time.Second, "two processes form a ring", func() error { return ringFormed(rest) })
 }
