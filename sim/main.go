@@ -18,6 +18,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/concord-kv/concord/sim/ringsim"
@@ -33,16 +35,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: sim ring [flags]   (sim ring -h lists the flags)")
 		return 2
 	}
-	cfg, reportPath, err := parseRing(args[1:], stderr)
+	cfg, opts, err := parseRing(args[1:], stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	debug.SetGCPercent(opts.gcPercent)
+	debug.SetMemoryLimit(opts.memLimit)
+	stopProfiles, err := startProfiles(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	// An interrupted run still stops its nodes and prints what it found.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := ringsim.Run(ctx, cfg)
+	if perr := stopProfiles(); perr != nil {
+		fmt.Fprintln(stderr, perr)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -51,8 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if reportPath != "" {
-		if err := writeMarkdown(reportPath, rep); err != nil {
+	if opts.report != "" {
+		if err := writeMarkdown(opts.report, rep); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
@@ -63,8 +76,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// options are the flags that are not part of ringsim.Config.
+type options struct {
+	report     string // markdown report file
+	cpuProfile string // CPU profile file
+	mutexProf  string // mutex contention profile file
+	gcPercent  int    // GOGC for the run
+	memLimit   int64  // soft memory limit in bytes
+	pprofAddr  string // address for net/http/pprof
+}
+
 // parseRing parses the ring subcommand's flags.
-func parseRing(args []string, stderr io.Writer) (ringsim.Config, string, error) {
+func parseRing(args []string, stderr io.Writer) (ringsim.Config, options, error) {
 	fs := flag.NewFlagSet("sim ring", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg ringsim.Config
@@ -75,7 +98,10 @@ func parseRing(args []string, stderr io.Writer) (ringsim.Config, string, error) 
 	fs.IntVar(&cfg.Lookups, "lookups", 0, "steady-state lookups measured for path length (0: 2000)")
 	fs.Float64Var(&cfg.LookupRate, "lookup-rate", 0, "lookups per second during churn (0: 50)")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "stabilization interval (0: scaled to -nodes)")
-	fs.DurationVar(&cfg.RPCTimeout, "rpc-timeout", 0, "ring RPC timeout (0: max(2*interval, 500ms))")
+	fs.DurationVar(&cfg.RPCTimeout, "rpc-timeout", 0, "ring RPC timeout (0: max(2*interval, 500ms), 2s above 64 nodes)")
+	fs.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe", 0, "memberlist probe interval (0: scaled to -nodes)")
+	fs.DurationVar(&cfg.Gossip.ProbeTimeout, "gossip-probe-timeout", 0, "memberlist probe timeout (0: scaled to -nodes)")
+	fs.DurationVar(&cfg.Gossip.GossipInterval, "gossip-interval", 0, "memberlist gossip interval (0: scaled to -nodes)")
 	fs.IntVar(&cfg.SuccessorCount, "successors", 0, "successor list length r (0: 8)")
 	fs.DurationVar(&cfg.Grace, "grace", 0, "how long a liveness invariant may fail before it is a violation (0: derived)")
 	fs.IntVar(&cfg.Batch, "batch", 0, "largest wave of concurrent joins during build-up (0: scaled to -nodes)")
@@ -84,14 +110,20 @@ func parseRing(args []string, stderr io.Writer) (ringsim.Config, string, error) 
 	fs.DurationVar(&cfg.BuildTimeout, "build-timeout", 0, "budget of the build-up phase (0: derived)")
 	fs.DurationVar(&cfg.SettleTimeout, "settle-timeout", 0, "budget of the settle phase (0: derived)")
 	fs.DurationVar(&cfg.QuiesceTimeout, "quiesce-timeout", 0, "budget of the quiesce phase (0: derived)")
-	report := fs.String("report", "", "also write the report as markdown to this file")
+	var opts options
+	fs.StringVar(&opts.report, "report", "", "also write the report as markdown to this file")
+	fs.StringVar(&opts.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&opts.mutexProf, "mutexprofile", "", "write a mutex contention profile of the run to this file")
+	fs.StringVar(&opts.pprofAddr, "pprof", "", "serve net/http/pprof on this address (for example localhost:6060) during the run")
+	fs.IntVar(&opts.gcPercent, "gogc", 400, "garbage collector target percentage (debug.SetGCPercent); gossip allocates heavily")
+	fs.Int64Var(&opts.memLimit, "memlimit", 12<<30, "soft memory limit in bytes (debug.SetMemoryLimit): the GC works harder near it instead of letting -gogc grow the heap")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {
-		return cfg, "", err
+		return cfg, opts, err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sim ring: unexpected arguments %q\n", fs.Args())
-		return cfg, "", errors.New("unexpected arguments")
+		return cfg, opts, errors.New("unexpected arguments")
 	}
 	if cfg.Churn == 0 {
 		cfg.Duration = 0
@@ -99,7 +131,7 @@ func parseRing(args []string, stderr io.Writer) (ringsim.Config, string, error) 
 	if !*quiet {
 		cfg.Progress = stderr
 	}
-	return cfg, *report, nil
+	return cfg, opts, nil
 }
 
 func writeMarkdown(path string, rep *ringsim.Report) error {

@@ -26,11 +26,10 @@ type cluster struct {
 	net  *transport.MemNetwork
 	hist *history
 
-	mu       sync.Mutex
-	next     int                 // index of the next node to start
-	live     []*simNode          // joined and not crashed, in join order
-	byName   map[string]*simNode // every node ever started
-	lastDone time.Time           // when the last crash or join completed
+	mu     sync.Mutex
+	next   int                 // index of the next node to start
+	live   []*simNode          // joined and not crashed, in join order
+	byName map[string]*simNode // every node ever started
 
 	// stopping tracks nodes being shut down in the background after a
 	// crash, so Close can wait for them.
@@ -75,7 +74,7 @@ func (c *cluster) start() (*simNode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ringsim: start %s: %w", nodeName(i), err)
 	}
-	s := &simNode{index: i, name: nodeName(i), ip: ip, addr: addr, node: rn, ring: rn.Ring()}
+	s := &simNode{name: nodeName(i), ip: ip, addr: addr, node: rn, ring: rn.Ring()}
 	c.mu.Lock()
 	c.byName[s.name] = s
 	c.mu.Unlock()
@@ -127,7 +126,6 @@ func (c *cluster) markLive(s *simNode) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.live = append(c.live, s)
-	c.lastDone = now
 }
 
 // seeds returns the addresses of up to k distinct random live nodes.
@@ -173,7 +171,6 @@ func (c *cluster) liveCount() int {
 func (c *cluster) crash(s *simNode) {
 	c.mu.Lock()
 	c.live = slices.DeleteFunc(c.live, func(o *simNode) bool { return o == s })
-	c.lastDone = time.Now()
 	c.mu.Unlock()
 	c.kill(s)
 }

@@ -35,14 +35,17 @@ type Config struct {
 	// Interval is the ring's stabilization interval (default scaled to N:
 	// 100ms up to 16 nodes, 200ms up to 64, 300ms up to 256, then 500ms).
 	Interval time.Duration
-	// RPCTimeout bounds each ring RPC (default max(2*Interval, 500ms)).
+	// RPCTimeout bounds each ring RPC (default max(2*Interval, 500ms) up to
+	// 64 nodes, 2s above: a busy process must not turn scheduling delay into
+	// dropped successors).
 	RPCTimeout time.Duration
 	// LookupTimeout bounds each lookup (default 10*RPCTimeout).
 	LookupTimeout time.Duration
 	// SuccessorCount is the ring's successor list length r (default 8).
 	SuccessorCount int
-	// Gossip is the memberlist timing (default membership.FastTiming up to
-	// 64 nodes, slower probing above; see gossipTiming).
+	// Gossip is the memberlist timing; its zero fields take the values of
+	// gossipTiming(Nodes): membership.FastTiming up to 64 nodes, slower
+	// probing and gossip above.
 	Gossip membership.Timing
 	// Grace is how long a liveness condition (a live successor, one ring,
 	// reaching the ring, being on it) may fail continuously before it counts
@@ -96,6 +99,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RPCTimeout == 0 {
 		c.RPCTimeout = max(2*c.Interval, 500*time.Millisecond)
+		if n > 64 {
+			c.RPCTimeout = 2 * time.Second
+		}
 	}
 	if c.LookupTimeout == 0 {
 		c.LookupTimeout = 10 * c.RPCTimeout
@@ -103,9 +109,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SuccessorCount == 0 {
 		c.SuccessorCount = 8
 	}
-	if c.Gossip == (membership.Timing{}) {
-		c.Gossip = gossipTiming(n)
-	}
+	c.Gossip = fillTiming(c.Gossip, gossipTiming(n))
 	if c.Grace == 0 {
 		c.Grace = 2*detectionTime(c.Gossip, n) + 4*c.Interval + 2*c.RPCTimeout
 	}
@@ -160,25 +164,52 @@ func scaledInterval(n int) time.Duration {
 	}
 }
 
-// gossipTiming is FastTiming for small clusters. Above 64 nodes probing and
-// anti-entropy slow down: each member's push-pull carries the whole member
-// list, so its cost grows with n², and a starved scheduler makes an eager
-// failure detector accuse healthy nodes.
+// gossipTiming is FastTiming for small clusters and slower above 64 nodes.
+// In one process gossip, not the ring, is what saturates the CPU: memberlist
+// compresses every packet (lzw), and a build-up of n nodes makes each of
+// them retransmit n alive messages RetransmitMult*log10(n) times. Slower
+// probing and gossip, and fewer retransmissions at 1024 nodes (push-pull
+// anti-entropy repairs what they miss), keep the process responsive enough
+// that ring RPCs meet their deadlines.
 func gossipTiming(n int) membership.Timing {
 	t := membership.FastTiming()
 	switch {
 	case n <= 64:
 	case n <= 256:
-		t.ProbeInterval = 400 * time.Millisecond
-		t.ProbeTimeout = 200 * time.Millisecond
-		t.GossipInterval = 100 * time.Millisecond
-		t.PushPullInterval = 15 * time.Second
-	default:
 		t.ProbeInterval = time.Second
 		t.ProbeTimeout = 500 * time.Millisecond
 		t.GossipInterval = 200 * time.Millisecond
-		t.PushPullInterval = 60 * time.Second
+		t.PushPullInterval = 30 * time.Second
+	default:
+		t.ProbeInterval = 2 * time.Second
+		t.ProbeTimeout = time.Second
+		t.GossipInterval = time.Second
+		t.PushPullInterval = 120 * time.Second
 		t.SuspicionMult = 4
+		t.RetransmitMult = 2
+	}
+	return t
+}
+
+// fillTiming returns t with its zero fields taken from def.
+func fillTiming(t, def membership.Timing) membership.Timing {
+	fill := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	fill(&t.ProbeInterval, def.ProbeInterval)
+	fill(&t.ProbeTimeout, def.ProbeTimeout)
+	fill(&t.GossipInterval, def.GossipInterval)
+	fill(&t.PushPullInterval, def.PushPullInterval)
+	if t.SuspicionMult == 0 {
+		t.SuspicionMult = def.SuspicionMult
+	}
+	if t.GossipNodes == 0 {
+		t.GossipNodes = def.GossipNodes
+	}
+	if t.RetransmitMult == 0 {
+		t.RetransmitMult = def.RetransmitMult
 	}
 	return t
 }

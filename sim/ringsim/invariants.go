@@ -81,7 +81,7 @@ func checkRing(views []nodeView, r int) []finding {
 		switch {
 		case g.cycleOf[i] < 0 && best[i] >= 0:
 			out = append(out, finding{kindReachRing, v.name, "best-successor path ends at a member with no live successor"})
-		case len(g.cycles) == 1 && !g.onCycle[i]:
+		case len(g.cycles) == 1 && !g.onCycle[i] && g.cycleOf[i] >= 0:
 			out = append(out, finding{kindOnRing, v.name, fmt.Sprintf("appendage: no member's best successor leads to it (best successor %s)", bestName(views, best[i]))})
 		}
 	}

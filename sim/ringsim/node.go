@@ -18,12 +18,11 @@ const ringPort = 7000
 
 // simNode is one simulated node and what the simulation knows about it.
 type simNode struct {
-	index int
-	name  string
-	ip    string
-	addr  string
-	node  *concord.RingNode
-	ring  *ring.Node
+	name string
+	ip   string
+	addr string
+	node *concord.RingNode
+	ring *ring.Node
 }
 
 func hostIP(i int) string { return fmt.Sprintf("127.3.%d.%d", i/250, i%250+1) }

@@ -2,6 +2,7 @@ package ringsim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -81,7 +82,7 @@ func (r *Report) tables() []table {
 	}}
 	ph := table{title: "Phases", header: []string{"phase", "duration", "result", "note"}}
 	for _, p := range r.Phases {
-		ph.rows = append(ph.rows, []string{p.Name, dur(p.Duration), okString(p.OK), p.Note})
+		ph.rows = append(ph.rows, []string{p.Name, dur(p.Duration), okString(p.OK), oneLine(p.Note)})
 	}
 	out = append(out, ph)
 	if s := r.Steady; s != nil {
@@ -117,7 +118,7 @@ func (r *Report) tables() []table {
 		header: []string{"kind", "subject", "phase", "at", "failing for", "seed", "detail"},
 	}
 	for _, x := range r.Violations {
-		v.rows = append(v.rows, []string{x.Kind, x.Subject, x.Phase, dur(x.At), dur(x.Since), fmt.Sprint(x.Seed), x.Detail})
+		v.rows = append(v.rows, []string{x.Kind, x.Subject, x.Phase, dur(x.At), dur(x.Since), fmt.Sprint(x.Seed), oneLine(x.Detail)})
 	}
 	return append(out, v)
 }
@@ -129,6 +130,11 @@ func (r *Report) phase(name string) *PhaseResult {
 		}
 	}
 	return nil
+}
+
+// oneLine keeps a cell on one line: joined errors carry newlines.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
 }
 
 func okString(ok bool) string {
