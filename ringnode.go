@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/concord-kv/concord/membership"
@@ -55,11 +54,13 @@ type RingNode struct {
 	log     *slog.Logger
 	watched sync.WaitGroup
 
-	// peers is the gossip membership as ring servers, rebuilt on every
-	// membership event and read without locking by the ring each round.
-	peers    atomic.Pointer[[]ring.Server]
-	peerMu   sync.Mutex // serializes rebuilds of peers
-	peerByID map[string]ring.Server
+	// peerByName is the gossip membership as ring servers. Events update it
+	// in O(1); the ring asks once a round for the closest successor
+	// candidate, which is recomputed only when the membership changed.
+	peerMu     sync.Mutex
+	peerByName map[string]ring.Server
+	peersDirty bool
+	closest    []ring.Server // nil or one entry
 }
 
 // StartRingNode opens one listener on cfg.Ring.BindAddr, serves the ring's
@@ -92,8 +93,7 @@ func StartRingNode(cfg RingNodeConfig) (*RingNode, error) {
 	if rc.Name == "" {
 		rc.Name = rc.AdvAddr
 	}
-	n := &RingNode{log: logger, peerByID: map[string]ring.Server{}}
-	n.peers.Store(&[]ring.Server{})
+	n := &RingNode{log: logger, peerByName: map[string]ring.Server{}}
 	rc.Listener = grpcL
 	rc.Peers = n.peerList
 	n.ring = ring.New(rc)
@@ -194,29 +194,48 @@ func (n *RingNode) watch() {
 	}
 }
 
-// setPeer records (or, with present false, removes) a member and publishes
-// a fresh peer list.
+// setPeer records (or, with present false, removes) a member.
 func (n *RingNode) setPeer(name string, s ring.Server, present bool) {
-	n.peerMu.Lock()
-	defer n.peerMu.Unlock()
 	if name == n.ring.Name() {
 		return
 	}
+	n.peerMu.Lock()
+	defer n.peerMu.Unlock()
 	if present {
-		n.peerByID[name] = s
+		n.peerByName[name] = s
 	} else {
-		delete(n.peerByID, name)
+		delete(n.peerByName, name)
 	}
-	list := make([]ring.Server, 0, len(n.peerByID))
-	for _, p := range n.peerByID {
-		list = append(list, p)
-	}
-	n.peers.Store(&list)
+	n.peersDirty = true
 }
 
-// peerList is the ring's Peers source. The returned slice is shared and
-// must not be modified.
-func (n *RingNode) peerList() []ring.Server { return *n.peers.Load() }
+// peerList is the ring's Peers source: the gossip member closest clockwise
+// after this node, which is the only one that could be a better successor.
+// The returned slice is shared and must not be modified.
+func (n *RingNode) peerList() []ring.Server {
+	n.peerMu.Lock()
+	defer n.peerMu.Unlock()
+	if !n.peersDirty {
+		return n.closest
+	}
+	n.peersDirty = false
+	self := n.ring.Id()
+	var best ring.Server
+	var bestDist uint64
+	found := false
+	for _, p := range n.peerByName {
+		// Clockwise distance modulo 2^64 orders ids correctly for any
+		// HashBits, because ids share the mask.
+		if d := p.Id - self; d != 0 && (!found || d < bestDist) {
+			best, bestDist, found = p, d, true
+		}
+	}
+	n.closest = nil
+	if found {
+		n.closest = []ring.Server{best}
+	}
+	return n.closest
+}
 
 // ringServer reads the ring identity a member gossips.
 func ringServer(m membership.Member) (ring.Server, bool) {

@@ -96,13 +96,14 @@ func (n *Node) forgetLocked(s Server) {
 // its old one.
 func (n *Node) MarkFailed(s Server) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.phase != phaseMember || s.Name == n.self.Name {
-		return
+	member := n.phase == phaseMember
+	if member && s.Name != n.self.Name {
+		n.forgetLocked(s)
+		n.emitLocked()
 	}
-	n.forgetLocked(s)
-	n.emitLocked()
-	if s.Address != "" {
+	n.mu.Unlock()
+	// Closing the connection may block on the network: never under n.mu.
+	if member && s.Address != "" && s.Name != n.self.Name {
 		n.pool.Drop(s.Address)
 	}
 }

@@ -49,6 +49,10 @@ type Node struct {
 	pred       Server
 	hasPred    bool
 	predSilent int
+	// succTimedOut timed out on the last succTimeouts rounds' stabilize
+	// (see toleratesTimeout).
+	succTimedOut Server
+	succTimeouts int
 	// fingers[i] is the owner of self+2^i, when known (fingerOK[i]).
 	fingers    []Server
 	fingerOK   []bool

@@ -2,7 +2,11 @@ package ring
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // stabilizeLoop runs a stabilization round every StabilizeInterval until the
@@ -56,11 +60,21 @@ func (n *Node) stabilize(ctx context.Context) {
 			return
 		}
 		st, err := n.stateOf(ctx, first)
-		if err != nil || !st.member {
+		if err == nil && !st.member {
+			err = errors.New("no longer a ring member")
+		}
+		if err != nil {
+			if ctx.Err() != nil || n.toleratesTimeout(first, err) {
+				return
+			}
 			n.cfg.log.Debug("successor unreachable, dropping it", "name", n.self.Name, "successor", first.String(), "err", err)
 			n.dropSuccessor(first)
+			n.pool.Drop(first.Address)
 			continue
 		}
+		n.mu.Lock()
+		n.succTimeouts = 0
+		n.mu.Unlock()
 		next, list := first, st.succs
 		if p, ok := st.pred(); ok && p.Id != n.self.Id && between(n.self.Id, p.Id, first.Id) {
 			if ps, err := n.stateOf(ctx, p); err == nil && ps.member {
@@ -76,6 +90,27 @@ func (n *Node) stabilize(ctx context.Context) {
 		n.rectify(ctx, next)
 		return
 	}
+}
+
+// toleratesTimeout reports whether the first successor s gets another
+// round before it is dropped: a single timed-out RPC is as likely an
+// overloaded peer or node as a dead one, and dropping live successors on
+// false suspicion is what breaks Chord (an emptied list makes a node adopt
+// its predecessor and form a small cycle). A second consecutive timeout, or
+// any definite failure (refused, another process at the address, not a
+// member), drops it; gossip failure detection (MarkFailed) is faster still.
+func (n *Node) toleratesTimeout(s Server, err error) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if status.Code(err) != codes.DeadlineExceeded {
+		return false
+	}
+	if n.succTimeouts == 0 || !n.succTimedOut.same(s) {
+		n.succTimedOut, n.succTimeouts = s, 1
+		return true
+	}
+	n.succTimeouts = 0
+	return false
 }
 
 // dropSuccessor removes s from the successor list if it is still there.

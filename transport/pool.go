@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -49,7 +51,26 @@ type PoolConfig struct {
 	// the pool's own options and those the Network asks for (MemNetwork
 	// hosts add their RPC loss interceptor).
 	DialOptions []grpc.DialOption
+	// IdleTimeout closes connections that have had no call in flight and no
+	// new call for this long (default DefaultIdleTimeout; negative keeps
+	// connections forever). Without it a node that once talked to many
+	// peers, or to peers that died, would keep a connection (and gRPC's
+	// reconnect attempts) to each of them.
+	IdleTimeout time.Duration
 }
+
+// DefaultIdleTimeout is PoolConfig.IdleTimeout's default.
+const DefaultIdleTimeout = time.Minute
+
+// pooledConn is one cached connection with the use counts idle eviction
+// needs.
+type pooledConn struct {
+	cc       *grpc.ClientConn
+	active   atomic.Int64 // calls and streams in flight
+	lastUsed atomic.Int64 // unix nanoseconds of the last call start or end
+}
+
+func (c *pooledConn) touch() { c.lastUsed.Store(time.Now().UnixNano()) }
 
 // Pool keeps one gRPC client connection per peer address, created lazily on
 // first use and shared by all callers, since gRPC multiplexes calls over one
@@ -61,9 +82,10 @@ type Pool struct {
 	cfg  PoolConfig
 	opts []grpc.DialOption
 
-	mu     sync.Mutex
-	conns  map[string]*grpc.ClientConn
-	closed bool
+	mu        sync.Mutex
+	conns     map[string]*pooledConn
+	closed    bool
+	lastSweep time.Time
 }
 
 // NewPool returns an empty pool. It panics if cfg.Network is nil, which is a
@@ -74,6 +96,9 @@ func NewPool(cfg PoolConfig) *Pool {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	creds := insecure.NewCredentials()
 	if cfg.TLS != nil {
@@ -93,7 +118,7 @@ func NewPool(cfg PoolConfig) *Pool {
 		opts = append(opts, o.GRPCDialOptions()...)
 	}
 	opts = append(opts, cfg.DialOptions...)
-	return &Pool{cfg: cfg, opts: opts, conns: make(map[string]*grpc.ClientConn)}
+	return &Pool{cfg: cfg, opts: opts, conns: make(map[string]*pooledConn), lastSweep: time.Now()}
 }
 
 // Conn returns the pool's connection to addr ("ip:port" or "host:port"),
@@ -101,19 +126,54 @@ func NewPool(cfg PoolConfig) *Pool {
 // use. Callers must not Close the returned connection (use Drop).
 func (p *Pool) Conn(addr string) (*grpc.ClientConn, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil, ErrPoolClosed
 	}
-	if cc := p.conns[addr]; cc != nil {
-		return cc, nil
+	idle := p.sweepLocked()
+	pc := p.conns[addr]
+	var err error
+	if pc == nil {
+		pc = &pooledConn{}
+		opts := append(slices.Clone(p.opts),
+			grpc.WithChainUnaryInterceptor(pc.unaryTracker),
+			grpc.WithChainStreamInterceptor(pc.streamTracker))
+		if pc.cc, err = grpc.NewClient("passthrough:///"+addr, opts...); err == nil {
+			p.conns[addr] = pc
+		}
 	}
-	cc, err := grpc.NewClient("passthrough:///"+addr, p.opts...)
+	pc.touch()
+	p.mu.Unlock()
+	closeAll(idle)
 	if err != nil {
 		return nil, err
 	}
-	p.conns[addr] = cc
-	return cc, nil
+	return pc.cc, nil
+}
+
+// sweepLocked removes connections idle for longer than IdleTimeout and
+// returns them for closing outside the lock. It scans at most every half
+// IdleTimeout, so Conn stays O(1) amortized.
+func (p *Pool) sweepLocked() []*grpc.ClientConn {
+	if p.cfg.IdleTimeout < 0 || time.Since(p.lastSweep) < p.cfg.IdleTimeout/2 {
+		return nil
+	}
+	p.lastSweep = time.Now()
+	cutoff := time.Now().Add(-p.cfg.IdleTimeout).UnixNano()
+	var idle []*grpc.ClientConn
+	for addr, pc := range p.conns {
+		if pc.active.Load() == 0 && pc.lastUsed.Load() < cutoff {
+			idle = append(idle, pc.cc)
+			delete(p.conns, addr)
+		}
+	}
+	return idle
+}
+
+func closeAll(conns []*grpc.ClientConn) {
+	for _, cc := range conns {
+		_ = cc.Close() // only fails if already closed
+	}
 }
 
 // Drop closes and forgets the connection to addr, if any (for example when
@@ -121,12 +181,19 @@ func (p *Pool) Conn(addr string) (*grpc.ClientConn, error) {
 // next Conn(addr) creates a fresh connection.
 func (p *Pool) Drop(addr string) {
 	p.mu.Lock()
-	cc := p.conns[addr]
+	pc := p.conns[addr]
 	delete(p.conns, addr)
 	p.mu.Unlock()
-	if cc != nil {
-		_ = cc.Close() // only fails if already closed
+	if pc != nil {
+		closeAll([]*grpc.ClientConn{pc.cc})
 	}
+}
+
+// Len returns the number of cached connections.
+func (p *Pool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
 }
 
 // Close closes every connection; later Conn calls return ErrPoolClosed.
@@ -138,10 +205,53 @@ func (p *Pool) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 	var errs []error
-	for _, cc := range conns {
-		errs = append(errs, cc.Close())
+	for _, pc := range conns {
+		errs = append(errs, pc.cc.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// unaryTracker counts a unary call as in flight while it runs.
+func (c *pooledConn) unaryTracker(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	c.active.Add(1)
+	defer func() {
+		c.touch()
+		c.active.Add(-1)
+	}()
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// streamTracker counts a stream as in flight until it ends (see
+// trackedStream); a stream abandoned before its end keeps the connection
+// from idle eviction, which errs on the safe side.
+func (c *pooledConn) streamTracker(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	c.active.Add(1)
+	s, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		c.touch()
+		c.active.Add(-1)
+		return nil, err
+	}
+	return &trackedStream{ClientStream: s, conn: c, single: !desc.ServerStreams}, nil
+}
+
+// trackedStream ends its connection's in-flight count once, when RecvMsg
+// reports the end of the stream or returns the single response of a call
+// whose server does not stream.
+type trackedStream struct {
+	grpc.ClientStream
+	conn   *pooledConn
+	single bool
+	done   atomic.Bool
+}
+
+func (s *trackedStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if (err != nil || s.single) && !s.done.Swap(true) {
+		s.conn.touch()
+		s.conn.active.Add(-1)
+	}
+	return err
 }
 
 // unaryDeadline gives unary calls without a deadline one of d.
