@@ -34,13 +34,23 @@ func (n *Node) rpcContext(ctx context.Context) (context.Context, context.CancelF
 
 // state asks whoever serves addr for its state.
 func (n *Node) state(ctx context.Context, addr string) (peerState, error) {
+	return n.stateRectify(ctx, addr, false)
+}
+
+// stateRectify is state, optionally telling the peer first that this node
+// may be its predecessor.
+func (n *Node) stateRectify(ctx context.Context, addr string, rectify bool) (peerState, error) {
 	c, err := n.client(addr)
 	if err != nil {
 		return peerState{}, err
 	}
 	ctx, cancel := n.rpcContext(ctx)
 	defer cancel()
-	rep, err := c.State(ctx, &ringpb.StateRequest{})
+	req := &ringpb.StateRequest{}
+	if rectify {
+		req.Rectify = toPB(n.self)
+	}
+	rep, err := c.State(ctx, req)
 	if err != nil {
 		return peerState{}, fmt.Errorf("state of %s: %w", addr, err)
 	}
@@ -61,7 +71,12 @@ func (n *Node) state(ctx context.Context, addr string) (peerState, error) {
 // stateOf asks s for its state and checks that the answer comes from s
 // itself, not from another process now using s's address.
 func (n *Node) stateOf(ctx context.Context, s Server) (peerState, error) {
-	st, err := n.state(ctx, s.Address)
+	return n.checkedState(ctx, s, false)
+}
+
+// checkedState is stateOf, optionally piggybacking a rectify of s.
+func (n *Node) checkedState(ctx context.Context, s Server, rectify bool) (peerState, error) {
+	st, err := n.stateRectify(ctx, s.Address, rectify)
 	if err != nil {
 		return st, err
 	}

@@ -17,10 +17,13 @@ type rpcServer struct {
 	n *Node
 }
 
-func (s *rpcServer) State(context.Context, *ringpb.StateRequest) (*ringpb.StateReply, error) {
+func (s *rpcServer) State(_ context.Context, req *ringpb.StateRequest) (*ringpb.StateReply, error) {
 	n := s.n
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if c, ok := fromPB(req.GetRectify()); ok && n.phase == phaseMember {
+		n.considerPredLocked(c)
+	}
 	rep := &ringpb.StateReply{
 		Self:       toPB(n.self),
 		Member:     n.phase == phaseMember,

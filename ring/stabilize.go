@@ -42,7 +42,7 @@ func (n *Node) Stabilize(ctx context.Context) {
 }
 
 // stabilize asks the first successor that answers for its predecessor and
-// successor list. The new list is that successor followed by its list,
+// successor list, rectifying it in the same RPC. The new list is that successor followed by its list,
 // unless the successor's predecessor lies between this node and it and
 // answers too (Stabilize2): then that node and its list. Successors that do
 // not answer are dropped one by one. A node with no successor looks at its
@@ -59,7 +59,9 @@ func (n *Node) stabilize(ctx context.Context) {
 			}
 			return
 		}
-		st, err := n.stateOf(ctx, first)
+		// The query rectifies first at once: it is our successor as far as
+		// we know, so we may be its predecessor.
+		st, err := n.checkedState(ctx, first, true)
 		if err == nil && !st.member {
 			err = errors.New("no longer a ring member")
 		}
@@ -87,7 +89,9 @@ func (n *Node) stabilize(ctx context.Context) {
 			n.emitLocked()
 		}
 		n.mu.Unlock()
-		n.rectify(ctx, next)
+		if !next.same(first) {
+			n.rectify(ctx, next)
+		}
 		return
 	}
 }

@@ -11,12 +11,11 @@
 package ringpb
 
 import (
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
-
-	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
-	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 )
 
 const (
@@ -87,8 +86,12 @@ func (x *Server) GetAddress() string {
 	return ""
 }
 
+// StateRequest asks a node for its state. If rectify is set, the caller
+// first tells the node it may be its predecessor (a piggybacked Rectify:
+// in a steady ring one RPC per stabilization round instead of two).
 type StateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rectify       *Server                `protobuf:"bytes,1,opt,name=rectify,proto3" json:"rectify,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -121,6 +124,13 @@ func (x *StateRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use StateRequest.ProtoReflect.Descriptor instead.
 func (*StateRequest) Descriptor() ([]byte, []int) {
 	return file_ring_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StateRequest) GetRectify() *Server {
+	if x != nil {
+		return x.Rectify
+	}
+	return nil
 }
 
 // StateReply is a node's view of its neighbourhood. Only members (nodes that
@@ -509,8 +519,9 @@ const file_ring_proto_rawDesc = "" +
 	"\x06Server\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x18\n" +
-	"\aaddress\x18\x03 \x01(\tR\aaddress\"\x0e\n" +
-	"\fStateRequest\"\xc5\x01\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\"A\n" +
+	"\fStateRequest\x121\n" +
+	"\arectify\x18\x01 \x01(\v2\x17.concord.ring.v1.ServerR\arectify\"\xc5\x01\n" +
 	"\n" +
 	"StateReply\x12+\n" +
 	"\x04self\x18\x01 \x01(\v2\x17.concord.ring.v1.ServerR\x04self\x12\x16\n" +
@@ -569,29 +580,30 @@ var file_ring_proto_goTypes = []any{
 	(*LeaveReply)(nil),     // 8: concord.ring.v1.LeaveReply
 }
 var file_ring_proto_depIdxs = []int32{
-	0,  // 0: concord.ring.v1.StateReply.self:type_name -> concord.ring.v1.Server
-	0,  // 1: concord.ring.v1.StateReply.predecessor:type_name -> concord.ring.v1.Server
-	0,  // 2: concord.ring.v1.StateReply.successors:type_name -> concord.ring.v1.Server
-	0,  // 3: concord.ring.v1.RectifyRequest.candidate:type_name -> concord.ring.v1.Server
-	0,  // 4: concord.ring.v1.RectifyReply.self:type_name -> concord.ring.v1.Server
-	0,  // 5: concord.ring.v1.FindReply.self:type_name -> concord.ring.v1.Server
-	0,  // 6: concord.ring.v1.FindReply.next:type_name -> concord.ring.v1.Server
-	0,  // 7: concord.ring.v1.LeaveRequest.leaving:type_name -> concord.ring.v1.Server
-	0,  // 8: concord.ring.v1.LeaveRequest.predecessor:type_name -> concord.ring.v1.Server
-	0,  // 9: concord.ring.v1.LeaveRequest.successors:type_name -> concord.ring.v1.Server
-	1,  // 10: concord.ring.v1.Ring.State:input_type -> concord.ring.v1.StateRequest
-	3,  // 11: concord.ring.v1.Ring.Rectify:input_type -> concord.ring.v1.RectifyRequest
-	5,  // 12: concord.ring.v1.Ring.FindSuccessor:input_type -> concord.ring.v1.FindRequest
-	7,  // 13: concord.ring.v1.Ring.Leave:input_type -> concord.ring.v1.LeaveRequest
-	2,  // 14: concord.ring.v1.Ring.State:output_type -> concord.ring.v1.StateReply
-	4,  // 15: concord.ring.v1.Ring.Rectify:output_type -> concord.ring.v1.RectifyReply
-	6,  // 16: concord.ring.v1.Ring.FindSuccessor:output_type -> concord.ring.v1.FindReply
-	8,  // 17: concord.ring.v1.Ring.Leave:output_type -> concord.ring.v1.LeaveReply
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	0,  // 0: concord.ring.v1.StateRequest.rectify:type_name -> concord.ring.v1.Server
+	0,  // 1: concord.ring.v1.StateReply.self:type_name -> concord.ring.v1.Server
+	0,  // 2: concord.ring.v1.StateReply.predecessor:type_name -> concord.ring.v1.Server
+	0,  // 3: concord.ring.v1.StateReply.successors:type_name -> concord.ring.v1.Server
+	0,  // 4: concord.ring.v1.RectifyRequest.candidate:type_name -> concord.ring.v1.Server
+	0,  // 5: concord.ring.v1.RectifyReply.self:type_name -> concord.ring.v1.Server
+	0,  // 6: concord.ring.v1.FindReply.self:type_name -> concord.ring.v1.Server
+	0,  // 7: concord.ring.v1.FindReply.next:type_name -> concord.ring.v1.Server
+	0,  // 8: concord.ring.v1.LeaveRequest.leaving:type_name -> concord.ring.v1.Server
+	0,  // 9: concord.ring.v1.LeaveRequest.predecessor:type_name -> concord.ring.v1.Server
+	0,  // 10: concord.ring.v1.LeaveRequest.successors:type_name -> concord.ring.v1.Server
+	1,  // 11: concord.ring.v1.Ring.State:input_type -> concord.ring.v1.StateRequest
+	3,  // 12: concord.ring.v1.Ring.Rectify:input_type -> concord.ring.v1.RectifyRequest
+	5,  // 13: concord.ring.v1.Ring.FindSuccessor:input_type -> concord.ring.v1.FindRequest
+	7,  // 14: concord.ring.v1.Ring.Leave:input_type -> concord.ring.v1.LeaveRequest
+	2,  // 15: concord.ring.v1.Ring.State:output_type -> concord.ring.v1.StateReply
+	4,  // 16: concord.ring.v1.Ring.Rectify:output_type -> concord.ring.v1.RectifyReply
+	6,  // 17: concord.ring.v1.Ring.FindSuccessor:output_type -> concord.ring.v1.FindReply
+	8,  // 18: concord.ring.v1.Ring.Leave:output_type -> concord.ring.v1.LeaveReply
+	15, // [15:19] is the sub-list for method output_type
+	11, // [11:15] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_ring_proto_init() }

@@ -159,15 +159,17 @@ func scaledInterval(n int) time.Duration {
 		return 200 * time.Millisecond
 	case n <= 256:
 		return 300 * time.Millisecond
-	default:
+	case n <= 512:
 		return 500 * time.Millisecond
+	default:
+		return time.Second
 	}
 }
 
 // gossipTiming is FastTiming for small clusters and slower above 64 nodes.
-// In one process gossip, not the ring, is what saturates the CPU: memberlist
-// compresses every packet (lzw), and a build-up of n nodes makes each of
-// them retransmit n alive messages RetransmitMult*log10(n) times. Slower
+// In one process gossip, not the ring, is what saturates the CPU: a
+// build-up of n nodes makes each of them decode and retransmit n alive
+// messages RetransmitMult*log10(n) times. Slower
 // probing and gossip, and fewer retransmissions at 1024 nodes (push-pull
 // anti-entropy repairs what they miss), keep the process responsive enough
 // that ring RPCs meet their deadlines.
