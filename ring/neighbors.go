@@ -70,13 +70,20 @@ func (n *Node) considerPredLocked(c Server) {
 	}
 }
 
-// forgetLocked removes every pointer to s: a failed or departed node.
-func (n *Node) forgetLocked(s Server) {
+// forgetLocked removes every pointer to s: a failed or departed node. On
+// suspicion alone (MarkFailed) the last successor is kept: an empty list
+// makes a node adopt its predecessor as successor, and a false report
+// would then split off a small cycle, which Chord cannot merge back.
+// Stabilization drops it once it refuses or stays silent.
+func (n *Node) forgetLocked(s Server, keepLast bool) {
 	matches := func(o Server) bool {
 		return o.Name == s.Name && (s.Address == "" || o.Address == s.Address)
 	}
-	if i := slices.IndexFunc(n.succs, matches); i >= 0 {
-		n.setSuccessorsLocked(slices.DeleteFunc(slices.Clone(n.succs), matches))
+	if slices.ContainsFunc(n.succs, matches) {
+		rest := slices.DeleteFunc(slices.Clone(n.succs), matches)
+		if len(rest) > 0 || !keepLast {
+			n.setSuccessorsLocked(rest)
+		}
 	}
 	if n.hasPred && matches(n.pred) {
 		n.hasPred = false
@@ -98,7 +105,7 @@ func (n *Node) MarkFailed(s Server) {
 	n.mu.Lock()
 	member := n.phase == phaseMember
 	if member && s.Name != n.self.Name {
-		n.forgetLocked(s)
+		n.forgetLocked(s, true)
 		n.emitLocked()
 	}
 	n.mu.Unlock()

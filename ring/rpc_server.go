@@ -85,7 +85,7 @@ func (s *rpcServer) Leave(_ context.Context, req *ringpb.LeaveRequest) (*ringpb.
 		list = append(list, n.succs[i+1:]...)
 		n.setSuccessorsLocked(list)
 	}
-	n.forgetLocked(leaving)
+	n.forgetLocked(leaving, false)
 	n.emitLocked()
 	return &ringpb.LeaveReply{}, nil
 }

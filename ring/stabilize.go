@@ -103,11 +103,18 @@ func (n *Node) stabilize(ctx context.Context) {
 // its predecessor and form a small cycle). A second consecutive timeout, or
 // any definite failure (refused, another process at the address, not a
 // member), drops it; gossip failure detection (MarkFailed) is faster still.
+// The last successor is never dropped on timeouts alone.
 func (n *Node) toleratesTimeout(s Server, err error) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if status.Code(err) != codes.DeadlineExceeded {
 		return false
+	}
+	if len(n.succs) == 1 {
+		// Never empty the list on a timeout alone (see forgetLocked); a
+		// dead last successor refuses or is reported by gossip, and a
+		// better one is adopted from Peers.
+		return true
 	}
 	if n.succTimeouts == 0 || !n.succTimedOut.same(s) {
 		n.succTimedOut, n.succTimeouts = s, 1

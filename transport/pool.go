@@ -111,6 +111,9 @@ func NewPool(cfg PoolConfig) *Pool {
 			return network.Dial(ctx, addr)
 		}),
 		grpc.WithConnectParams(poolConnectParams),
+		// See connReadBuffer: many mostly idle peer connections.
+		grpc.WithSharedWriteBuffer(true),
+		grpc.WithReadBufferSize(connReadBuffer),
 		grpc.WithChainUnaryInterceptor(unaryDeadline(cfg.CallTimeout)),
 		grpc.WithChainStreamInterceptor(streamDeadline(cfg.CallTimeout)),
 	}

@@ -15,8 +15,20 @@ import (
 // opts are appended after the credentials, so callers can add interceptors,
 // limits or keepalive policy, but should not pass grpc.Creds themselves.
 func NewServer(tlsCfg *tls.Config, opts ...grpc.ServerOption) *grpc.Server {
-	if tlsCfg != nil {
-		opts = append([]grpc.ServerOption{grpc.Creds(credentials.NewTLS(tlsCfg))}, opts...)
+	base := []grpc.ServerOption{
+		// A node holds connections from many peers, most idle at any
+		// moment: share write buffers between flushes and keep read
+		// buffers small. Later options override these.
+		grpc.SharedWriteBuffer(true),
+		grpc.ReadBufferSize(connReadBuffer),
 	}
-	return grpc.NewServer(opts...)
+	if tlsCfg != nil {
+		base = append(base, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	return grpc.NewServer(append(base, opts...)...)
 }
+
+// connReadBuffer is the per-connection read buffer of Concord's gRPC
+// servers and clients (gRPC's default is 32 KiB). Ring and control traffic
+// is small messages; bulk transfers still stream through it in chunks.
+const connReadBuffer = 16 << 10

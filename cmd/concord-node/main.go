@@ -137,7 +137,6 @@ func run(args []string, logOut io.Writer) error {
 	if err := node.Leave(lctx); err != nil {
 		return fmt.Errorf("leave: %w", err)
 	}
-	logger.Info("left ring")
 	return nil
 }
 
