@@ -112,7 +112,6 @@ func NewPool(cfg PoolConfig) *Pool {
 		}),
 		grpc.WithConnectParams(poolConnectParams),
 		// See connReadBuffer: many mostly idle peer connections.
-		grpc.WithSharedWriteBuffer(true),
 		grpc.WithReadBufferSize(connReadBuffer),
 		grpc.WithChainUnaryInterceptor(unaryDeadline(cfg.CallTimeout)),
 		grpc.WithChainStreamInterceptor(streamDeadline(cfg.CallTimeout)),

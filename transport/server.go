@@ -17,9 +17,8 @@ import (
 func NewServer(tlsCfg *tls.Config, opts ...grpc.ServerOption) *grpc.Server {
 	base := []grpc.ServerOption{
 		// A node holds connections from many peers, most idle at any
-		// moment: share write buffers between flushes and keep read
-		// buffers small. Later options override these.
-		grpc.SharedWriteBuffer(true),
+		// moment: keep read buffers small (gRPC already shares write
+		// buffers between flushes). Later options override this.
 		grpc.ReadBufferSize(connReadBuffer),
 	}
 	if tlsCfg != nil {
