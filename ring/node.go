@@ -119,6 +119,7 @@ func (n *Node) Start() error {
 		Network:     n.cfg.Network,
 		TLS:         n.cfg.ClientTLS,
 		CallTimeout: n.cfg.RPCTimeout,
+		IdleTimeout: n.idleTimeout(),
 	})
 	n.server = transport.NewServer(n.cfg.TLS)
 	ringpb.RegisterRingServer(n.server, &rpcServer{n: n})
@@ -136,6 +137,18 @@ func (n *Node) Start() error {
 	}
 	n.cfg.log.Info("ring node started", "name", n.self.Name, "id", n.self.Id, "addr", n.self.Address)
 	return nil
+}
+
+// idleTimeout is how long the node keeps a connection nobody uses. A node
+// talks every round to its successor and, over a finger cycle, to its
+// fingers; connections made for one lookup's path are rarely needed again
+// soon, and each costs both ends buffers and goroutines (at 1024 nodes in
+// one process, connections were most of the memory).
+func (n *Node) idleTimeout() time.Duration {
+	if n.cfg.StabilizeInterval <= 0 {
+		return transport.DefaultIdleTimeout
+	}
+	return max(10*n.cfg.StabilizeInterval, 5*time.Second)
 }
 
 // Stop halts the node at once. To the rest of the ring this is a crash: no
