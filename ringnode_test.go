@@ -33,23 +33,7 @@ func startGossipRing(t *testing.T, count int, stabilize time.Duration) *gossipRi
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range count {
-		addr := ip(i) + ":7000"
-		n, err := StartRingNode(RingNodeConfig{
-			Ring: ring.Config{
-				Name:              fmt.Sprintf("g%d", i),
-				BindAddr:          addr,
-				Network:           g.net.Host(ip(i)),
-				StabilizeInterval: stabilize,
-				RPCTimeout:        time.Second,
-			},
-			Gossip:         membership.FastTiming(),
-			Seeds:          []string{ip(0) + ":7000"},
-			RejoinInterval: 500 * time.Millisecond,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(n.Stop)
+		n := g.start(fmt.Sprintf("g%d", i), ip(i), stabilize, nil)
 		g.nodes = append(g.nodes, n)
 		g.ips = append(g.ips, ip(i))
 		if i == 0 {
@@ -63,6 +47,30 @@ func startGossipRing(t *testing.T, count int, stabilize time.Duration) *gossipRi
 		}
 	}
 	return g
+}
+
+// start starts a RingNode on host hostIP of the ring's network, seeded
+// with node 0's address; id, if set, overrides the hashed name.
+func (g *gossipRing) start(name, hostIP string, stabilize time.Duration, id *uint64) *RingNode {
+	g.t.Helper()
+	n, err := StartRingNode(RingNodeConfig{
+		Ring: ring.Config{
+			Name:              name,
+			ID:                id,
+			BindAddr:          hostIP + ":7000",
+			Network:           g.net.Host(hostIP),
+			StabilizeInterval: stabilize,
+			RPCTimeout:        time.Second,
+		},
+		Gossip:         membership.FastTiming(),
+		Seeds:          []string{ip(0) + ":7000"},
+		RejoinInterval: 500 * time.Millisecond,
+	})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.t.Cleanup(n.Stop)
+	return n
 }
 
 func ringsOf(nodes []*RingNode) []*ring.Node {
@@ -169,23 +177,7 @@ func TestRestartAtNewAddress(t *testing.T) {
 	old := g.nodes[2]
 	g.net.Crash(g.ips[2])
 	old.Stop()
-	newIP := ip(20)
-	back, err := StartRingNode(RingNodeConfig{
-		Ring: ring.Config{
-			Name:              old.Ring().Name(),
-			BindAddr:          newIP + ":7000",
-			Network:           g.net.Host(newIP),
-			StabilizeInterval: 30 * time.Millisecond,
-			RPCTimeout:        time.Second,
-		},
-		Gossip:         membership.FastTiming(),
-		Seeds:          []string{ip(0) + ":7000"},
-		RejoinInterval: 500 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(back.Stop)
+	back := g.start(old.Ring().Name(), ip(20), 30*time.Millisecond, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := back.Join(ctx, ip(0)+":7000"); err != nil {
@@ -215,18 +207,7 @@ func TestRingNodeRefusesTakenID(t *testing.T) {
 	all := ringsOf(g.nodes)
 	await.Until(t, 30*time.Second, "ideal ring", func() error { return ringcheck.Ideal(all, ring.DefaultSuccessorCount) })
 	taken := all[1].Id()
-	dupIP := ip(30)
-	dup, err := StartRingNode(RingNodeConfig{
-		Ring: ring.Config{
-			Name: "dup", ID: &taken, BindAddr: dupIP + ":7000", Network: g.net.Host(dupIP),
-			StabilizeInterval: 30 * time.Millisecond, RPCTimeout: time.Second,
-		},
-		Gossip: membership.FastTiming(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dup.Stop)
+	dup := g.start("dup", ip(30), 30*time.Millisecond, &taken)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := dup.Join(ctx, ip(0)+":7000"); !errors.Is(err, ring.ErrIDTaken) {

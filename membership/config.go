@@ -122,31 +122,33 @@ func FastTiming() Timing {
 	}
 }
 
+// Or returns t with each zero field taken from def, so a caller can
+// override some periods and keep a profile's others.
+func (t Timing) Or(def Timing) Timing {
+	orDuration := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	orInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	orDuration(&t.ProbeInterval, def.ProbeInterval)
+	orDuration(&t.ProbeTimeout, def.ProbeTimeout)
+	orDuration(&t.GossipInterval, def.GossipInterval)
+	orDuration(&t.PushPullInterval, def.PushPullInterval)
+	orInt(&t.SuspicionMult, def.SuspicionMult)
+	orInt(&t.GossipNodes, def.GossipNodes)
+	orInt(&t.RetransmitMult, def.RetransmitMult)
+	return t
+}
+
 // withDefaults fills zero fields from LANTiming and rejects negative or
 // inconsistent values.
 func (t Timing) withDefaults() (Timing, error) {
-	lan := LANTiming()
-	if t.ProbeInterval == 0 {
-		t.ProbeInterval = lan.ProbeInterval
-	}
-	if t.ProbeTimeout == 0 {
-		t.ProbeTimeout = lan.ProbeTimeout
-	}
-	if t.GossipInterval == 0 {
-		t.GossipInterval = lan.GossipInterval
-	}
-	if t.PushPullInterval == 0 {
-		t.PushPullInterval = lan.PushPullInterval
-	}
-	if t.SuspicionMult == 0 {
-		t.SuspicionMult = lan.SuspicionMult
-	}
-	if t.GossipNodes == 0 {
-		t.GossipNodes = lan.GossipNodes
-	}
-	if t.RetransmitMult == 0 {
-		t.RetransmitMult = lan.RetransmitMult
-	}
+	t = t.Or(LANTiming())
 	if t.ProbeInterval < 0 || t.ProbeTimeout < 0 || t.GossipInterval < 0 || t.PushPullInterval < 0 ||
 		t.SuspicionMult < 0 || t.GossipNodes < 0 || t.RetransmitMult < 0 {
 		return t, errors.New("membership: Timing values must not be negative")

@@ -64,8 +64,8 @@ type Node struct {
 	listener net.Listener
 	server   *grpc.Server
 	pool     *transport.Pool
-	stop     chan struct{}
-	// ctx is cancelled by Stop so background RPCs end at once.
+	// ctx is cancelled by Stop: background RPCs end at once and loops
+	// waiting on ctx.Done() return.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -74,7 +74,7 @@ type Node struct {
 // New returns a Node for cfg. It never fails: an invalid Config is reported
 // by Start (and by every method that needs a valid one).
 func New(cfg Config) *Node {
-	n := &Node{stop: make(chan struct{})}
+	n := &Node{}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	s, err := cfg.validate()
 	if err != nil {
@@ -163,7 +163,6 @@ func (n *Node) Stop() {
 		if !started {
 			return
 		}
-		close(n.stop)
 		n.cancel()
 		n.server.Stop()
 		_ = n.pool.Close()
@@ -257,7 +256,7 @@ func (n *Node) Join(ctx context.Context, addrs ...string) error {
 		select {
 		case <-ctx.Done():
 			return n.joinFailed(errs)
-		case <-n.stop:
+		case <-n.ctx.Done():
 			return n.joinFailed(append(errs, ErrStopped))
 		case <-time.After(backoff):
 		}

@@ -17,7 +17,7 @@ func (n *Node) stabilizeLoop() {
 	defer t.Stop()
 	for {
 		select {
-		case <-n.stop:
+		case <-n.ctx.Done():
 			return
 		case <-t.C:
 			n.Stabilize(n.ctx)

@@ -109,7 +109,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SuccessorCount == 0 {
 		c.SuccessorCount = 8
 	}
-	c.Gossip = fillTiming(c.Gossip, gossipTiming(n))
+	c.Gossip = c.Gossip.Or(gossipTiming(n))
 	if c.Grace == 0 {
 		c.Grace = 2*detectionTime(c.Gossip, n) + 4*c.Interval + 2*c.RPCTimeout
 	}
@@ -189,29 +189,6 @@ func gossipTiming(n int) membership.Timing {
 		t.PushPullInterval = 120 * time.Second
 		t.SuspicionMult = 4
 		t.RetransmitMult = 2
-	}
-	return t
-}
-
-// fillTiming returns t with its zero fields taken from def.
-func fillTiming(t, def membership.Timing) membership.Timing {
-	fill := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	fill(&t.ProbeInterval, def.ProbeInterval)
-	fill(&t.ProbeTimeout, def.ProbeTimeout)
-	fill(&t.GossipInterval, def.GossipInterval)
-	fill(&t.PushPullInterval, def.PushPullInterval)
-	if t.SuspicionMult == 0 {
-		t.SuspicionMult = def.SuspicionMult
-	}
-	if t.GossipNodes == 0 {
-		t.GossipNodes = def.GossipNodes
-	}
-	if t.RetransmitMult == 0 {
-		t.RetransmitMult = def.RetransmitMult
 	}
 	return t
 }

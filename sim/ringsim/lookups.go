@@ -82,15 +82,7 @@ func (r *recorder) result() LookupStats {
 // with cfg.Workers in flight, and waits for them.
 func measureLookups(ctx context.Context, c *cluster, rng *rand.Rand, count int) LookupStats {
 	rec := &recorder{}
-	jobs := make(chan lookupJob)
-	var wg sync.WaitGroup
-	for w := 0; w < c.cfg.Workers; w++ {
-		wg.Go(func() {
-			for j := range jobs {
-				rec.run(ctx, c, j)
-			}
-		})
-	}
+	jobs, wait := lookupWorkers(ctx, c, rec)
 	for i := 0; i < count && ctx.Err() == nil; i++ {
 		o := c.randomLive(rng)
 		if o == nil {
@@ -99,7 +91,7 @@ func measureLookups(ctx context.Context, c *cluster, rng *rand.Rand, count int) 
 		jobs <- lookupJob{origin: o, id: rng.Uint64()}
 	}
 	close(jobs)
-	wg.Wait()
+	wait()
 	return rec.result()
 }
 
@@ -109,15 +101,7 @@ func measureLookups(ctx context.Context, c *cluster, rng *rand.Rand, count int) 
 // overloaded process shows up in the report instead of as a growing
 // backlog.
 func lookupLoad(ctx context.Context, c *cluster, rng *rand.Rand, rec *recorder, stop <-chan struct{}) {
-	jobs := make(chan lookupJob)
-	var wg sync.WaitGroup
-	for w := 0; w < c.cfg.Workers; w++ {
-		wg.Go(func() {
-			for j := range jobs {
-				rec.run(ctx, c, j)
-			}
-		})
-	}
+	jobs, wait := lookupWorkers(ctx, c, rec)
 	t := time.NewTicker(time.Duration(float64(time.Second) / c.cfg.LookupRate))
 	defer t.Stop()
 loop:
@@ -140,5 +124,20 @@ loop:
 		}
 	}
 	close(jobs)
-	wg.Wait()
+	wait()
+}
+
+// lookupWorkers starts cfg.Workers goroutines running the lookups sent on
+// jobs into rec. The caller closes jobs, then calls wait.
+func lookupWorkers(ctx context.Context, c *cluster, rec *recorder) (jobs chan<- lookupJob, wait func()) {
+	ch := make(chan lookupJob)
+	var wg sync.WaitGroup
+	for w := 0; w < c.cfg.Workers; w++ {
+		wg.Go(func() {
+			for j := range ch {
+				rec.run(ctx, c, j)
+			}
+		})
+	}
+	return ch, wg.Wait
 }
