@@ -1,0 +1,174 @@
+package rangegroup
+
+import (
+	"fmt"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
+	"github.com/concord-kv/concord/rangegroup/rgpb"
+	"github.com/concord-kv/concord/storage"
+	"github.com/concord-kv/concord/storage/storagepb"
+)
+
+// applyResult is what applying a Ready's committed entries produced: the
+// new applied state and the answers owed to waiters. It takes effect in
+// memory only after the batch holding its writes is committed.
+type applyResult struct {
+	state *storagepb.AppliedState
+	acks  []ack
+	// removed: this replica is no longer a member of its range.
+	removed bool
+	// splits are ranges created by splits applied in this batch.
+	splits []*splitResult
+}
+
+type ack struct {
+	id     uint64
+	result proposalResult
+}
+
+// apply applies the committed entries of every Ready in one unsynced batch:
+// the entries are durable in the Raft log, so a crash that loses the batch
+// re-applies them on restart.
+func (s *Store) apply(work []*readyWork) error {
+	b := s.cfg.Engine.NewBatch()
+	defer b.Close()
+	for _, w := range work {
+		if len(w.rd.CommittedEntries) == 0 {
+			continue
+		}
+		res, err := w.r.applyEntries(b, w.rd.CommittedEntries)
+		if err != nil {
+			return err
+		}
+		w.applied = res
+	}
+	if b.Empty() {
+		return nil
+	}
+	if err := b.Commit(false); err != nil {
+		return fmt.Errorf("commit apply batch: %w", err)
+	}
+	for _, w := range work {
+		if w.applied != nil {
+			s.publish(w.r, w.applied)
+		}
+	}
+	return nil
+}
+
+// applyEntries stages the effects of ents in b and returns them.
+func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyResult, error) {
+	r.mu.Lock()
+	if r.state == nil {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("range %d: committed entries on an uninitialized replica", r.rangeID)
+	}
+	state := proto.Clone(r.state).(*storagepb.AppliedState)
+	r.mu.Unlock()
+
+	res := &applyResult{state: state}
+	for _, e := range ents {
+		if e.GetIndex() <= state.Index {
+			continue // already applied before a restart replayed it
+		}
+		var err error
+		switch e.GetType() {
+		case raftpb.EntryType_EntryNormal:
+			err = r.applyNormal(b, e, res)
+		case raftpb.EntryType_EntryConfChange:
+			var cc raftpb.ConfChange
+			if err = proto.Unmarshal(e.Data, &cc); err == nil {
+				err = r.applyConfChange(cc.AsV2(), res)
+			}
+		case raftpb.EntryType_EntryConfChangeV2:
+			var cc raftpb.ConfChangeV2
+			if err = proto.Unmarshal(e.Data, &cc); err == nil {
+				err = r.applyConfChange(&cc, res)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("range %d: apply entry %d: %w", r.rangeID, e.GetIndex(), err)
+		}
+		state.Index, state.Term = e.GetIndex(), e.GetTerm()
+		if res.removed {
+			break
+		}
+	}
+	if err := b.SetAppliedState(r.rangeID, state); err != nil {
+		return nil, fmt.Errorf("range %d: applied state: %w", r.rangeID, err)
+	}
+	return res, nil
+}
+
+// applyNormal applies one command entry. Entries that fail to decode are a
+// bug on the proposer's side; they are skipped on every replica alike.
+func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResult) error {
+	if len(e.Data) == 0 {
+		return nil // a new leader's empty entry
+	}
+	var cmd rgpb.Command
+	if err := proto.Unmarshal(e.Data, &cmd); err != nil {
+		r.store.cfg.Logger.Error("undecodable command", "range", r.rangeID, "index", e.GetIndex(), "err", err)
+		return nil
+	}
+	state := res.state
+	now := max(cmd.Stamp, state.Stamp)
+	state.Stamp = now
+	switch op := cmd.Op.(type) {
+	case *rgpb.Command_Kv:
+		var req kvpb.Request
+		if err := proto.Unmarshal(op.Kv, &req); err != nil {
+			res.acks = append(res.acks, ack{cmd.Id, proposalResult{err: fmt.Errorf("decode request: %w", err)}})
+			return nil
+		}
+		resp, err := r.store.cfg.Machine.Apply(b, arcOf(state.Descriptor_), e.GetIndex(), now, &req)
+		if err != nil {
+			return err
+		}
+		if cmd.Id != 0 {
+			res.acks = append(res.acks, ack{cmd.Id, proposalResult{resp: resp}})
+		}
+	case *rgpb.Command_Split:
+		split, err := r.applySplit(b, e, op.Split, state)
+		if err != nil {
+			return err
+		}
+		var result proposalResult
+		if split == nil {
+			result.err = fmt.Errorf("split at %d: %w", op.Split.At, ErrInvalidSplit)
+		} else {
+			res.splits = append(res.splits, split)
+		}
+		if cmd.Id != 0 {
+			res.acks = append(res.acks, ack{cmd.Id, result})
+		}
+	}
+	return nil
+}
+
+// publish makes an applied batch visible: the new applied state, waiters
+// answered, reads released, the log truncated, and removed replicas
+// destroyed. Called after the apply batch is committed.
+func (s *Store) publish(r *replica, res *applyResult) {
+	for _, sp := range res.splits {
+		s.startSplitRange(sp)
+	}
+	r.mu.Lock()
+	r.state = res.state
+	for _, a := range res.acks {
+		if p, ok := r.proposals[a.id]; ok {
+			delete(r.proposals, a.id)
+			p.done <- a.result
+		}
+	}
+	r.releaseReadsLocked()
+	r.mu.Unlock()
+	if res.removed {
+		s.removeReplica(r)
+		return
+	}
+	r.maybeTruncate()
+}

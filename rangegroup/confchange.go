@@ -1,0 +1,204 @@
+package rangegroup
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/concord-kv/concord/rangegroup/rgpb"
+	"github.com/concord-kv/concord/storage"
+	"github.com/concord-kv/concord/storage/storagepb"
+)
+
+// ChangeType is one kind of replica change.
+type ChangeType int
+
+const (
+	// AddLearner adds a non-voting replica on a node; it catches up by
+	// snapshot.
+	AddLearner ChangeType = iota + 1
+	// PromoteLearner makes a node's learner a voter.
+	PromoteLearner
+	// RemoveReplica removes a node's replica; the node deletes its data.
+	RemoveReplica
+)
+
+// ReplicaChange is one change to a range's replica set.
+type ReplicaChange struct {
+	Type ChangeType
+	Node string
+}
+
+// ChangeReplicas applies changes to a range's replica set through Raft and
+// returns once the change is applied on the leader. Several changes go in
+// one ConfChangeV2; when that alters more than one voter Raft passes through
+// a joint configuration, which it leaves on its own. Must be called on the
+// leader.
+func (s *Store) ChangeReplicas(ctx context.Context, rangeID uint64, changes []ReplicaChange) error {
+	r, err := s.replica(rangeID)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if !r.isLeaderLocked() {
+		err := r.notLeaderLocked()
+		r.mu.Unlock()
+		return err
+	}
+	d := r.descriptorLocked()
+	cc, added, err := buildConfChange(d, changes)
+	if err != nil {
+		r.mu.Unlock()
+		return fmt.Errorf("range %d: %w", rangeID, err)
+	}
+	id := s.proposalID()
+	cctx := &rgpb.ConfChangeContext{Id: id}
+	for _, rd := range added {
+		b, err := proto.Marshal(rd)
+		if err != nil {
+			r.mu.Unlock()
+			return err
+		}
+		cctx.Replicas = append(cctx.Replicas, b)
+	}
+	cc.Context, err = proto.Marshal(cctx)
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	p := &proposal{done: make(chan proposalResult, 1)}
+	r.proposals[id] = p
+	if err := r.rn.ProposeConfChange(cc); err != nil {
+		delete(r.proposals, id)
+		r.mu.Unlock()
+		return fmt.Errorf("range %d: propose replica change: %w: %w", rangeID, ErrUnavailable, err)
+	}
+	r.mu.Unlock()
+	s.sched.enqueue(rangeID)
+	_, err = r.wait(ctx, id, p)
+	return err
+}
+
+// buildConfChange turns changes into a ConfChangeV2, and returns the
+// descriptors of the replicas it adds.
+func buildConfChange(d *storagepb.RangeDescriptor, changes []ReplicaChange) (*raftpb.ConfChangeV2, []*storagepb.ReplicaDescriptor, error) {
+	cc := &raftpb.ConfChangeV2{}
+	var added []*storagepb.ReplicaDescriptor
+	next := max(d.GetNextReplicaId(), maxReplicaID(d)+1)
+	for _, c := range changes {
+		existing := replicaIDOf(d, c.Node)
+		switch c.Type {
+		case AddLearner:
+			if existing != 0 {
+				return cc, nil, fmt.Errorf("node %s already has replica %d: %w", c.Node, existing, ErrInvalidChange)
+			}
+			rd := &storagepb.ReplicaDescriptor{Node: c.Node, ReplicaId: next, Type: storagepb.ReplicaType_LEARNER}
+			next++
+			added = append(added, rd)
+			cc.Changes = append(cc.Changes, confChange(raftpb.ConfChangeType_ConfChangeAddLearnerNode, rd.ReplicaId))
+		case PromoteLearner:
+			if existing == 0 || typeOf(d, existing) != storagepb.ReplicaType_LEARNER {
+				return cc, nil, fmt.Errorf("node %s has no learner: %w", c.Node, ErrInvalidChange)
+			}
+			cc.Changes = append(cc.Changes, confChange(raftpb.ConfChangeType_ConfChangeAddNode, existing))
+		case RemoveReplica:
+			if existing == 0 {
+				return cc, nil, fmt.Errorf("node %s has no replica: %w", c.Node, ErrInvalidChange)
+			}
+			cc.Changes = append(cc.Changes, confChange(raftpb.ConfChangeType_ConfChangeRemoveNode, existing))
+		default:
+			return cc, nil, fmt.Errorf("unknown change type %d: %w", c.Type, ErrInvalidChange)
+		}
+	}
+	if len(cc.Changes) == 0 {
+		return cc, nil, fmt.Errorf("no changes: %w", ErrInvalidChange)
+	}
+	return cc, added, nil
+}
+
+func confChange(t raftpb.ConfChangeType, id uint64) *raftpb.ConfChangeSingle {
+	return &raftpb.ConfChangeSingle{Type: t.Enum(), NodeId: proto.Uint64(id)}
+}
+
+func maxReplicaID(d *storagepb.RangeDescriptor) uint64 {
+	var m uint64
+	for _, rd := range d.GetReplicas() {
+		m = max(m, rd.ReplicaId)
+	}
+	return m
+}
+
+func typeOf(d *storagepb.RangeDescriptor, id uint64) storagepb.ReplicaType {
+	for _, rd := range d.GetReplicas() {
+		if rd.ReplicaId == id {
+			return rd.Type
+		}
+	}
+	return storagepb.ReplicaType_VOTER
+}
+
+// applyConfChange applies a committed configuration change to Raft and to
+// the descriptor in res.state.
+func (r *replica) applyConfChange(cc *raftpb.ConfChangeV2, res *applyResult) error {
+	var cctx rgpb.ConfChangeContext
+	if len(cc.Context) > 0 {
+		if err := proto.Unmarshal(cc.Context, &cctx); err != nil {
+			return fmt.Errorf("decode conf change context: %w", err)
+		}
+	}
+	r.mu.Lock()
+	cs := r.rn.ApplyConfChange(cc)
+	r.confState = cs
+	r.mu.Unlock()
+
+	state := res.state
+	csb, err := storage.EncodeConfState(cs)
+	if err != nil {
+		return err
+	}
+	state.ConfState = csb
+	d := proto.Clone(state.Descriptor_).(*storagepb.RangeDescriptor)
+	names := make(map[uint64]string)
+	for _, rd := range d.Replicas {
+		names[rd.ReplicaId] = rd.Node
+	}
+	for _, b := range cctx.Replicas {
+		var rd storagepb.ReplicaDescriptor
+		if err := proto.Unmarshal(b, &rd); err != nil {
+			return fmt.Errorf("decode added replica: %w", err)
+		}
+		names[rd.ReplicaId] = rd.Node
+		d.NextReplicaId = max(d.NextReplicaId, rd.ReplicaId+1)
+	}
+	// The descriptor lists every replica of the configuration, voters of
+	// either half of a joint configuration first.
+	var replicas []*storagepb.ReplicaDescriptor
+	seen := make(map[uint64]bool)
+	add := func(ids []uint64, t storagepb.ReplicaType) {
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				replicas = append(replicas, &storagepb.ReplicaDescriptor{Node: names[id], ReplicaId: id, Type: t})
+			}
+		}
+	}
+	add(cs.Voters, storagepb.ReplicaType_VOTER)
+	add(cs.VotersOutgoing, storagepb.ReplicaType_VOTER)
+	add(cs.Learners, storagepb.ReplicaType_LEARNER)
+	add(cs.LearnersNext, storagepb.ReplicaType_LEARNER)
+	slices.SortFunc(replicas, func(a, b *storagepb.ReplicaDescriptor) int { return cmp.Compare(a.ReplicaId, b.ReplicaId) })
+	d.Replicas = replicas
+	d.Generation++
+	state.Descriptor_ = d
+	if !seen[r.replicaID] {
+		res.removed = true
+	}
+	if cctx.Id != 0 {
+		res.acks = append(res.acks, ack{cctx.Id, proposalResult{}})
+	}
+	return nil
+}

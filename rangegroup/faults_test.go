@@ -1,0 +1,250 @@
+package rangegroup
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/concord-kv/concord/internal/await"
+	"github.com/concord-kv/concord/rangegroup/kv"
+)
+
+// checkValues asserts that a strong read of every key through nd returns
+// its expected value.
+func (c *testCluster) checkValues(nd *testNode, rangeID uint64, want map[string]string) {
+	c.t.Helper()
+	for k, v := range want {
+		var got string
+		await.Until(c.t, 20*time.Second, fmt.Sprintf("strong read of %s at %s", k, nd.name), func() error {
+			resp, err := nd.get(rangeID, Strong, k)
+			if err != nil {
+				return err
+			}
+			got, err = valueOf(resp)
+			return err
+		})
+		if got != v {
+			c.t.Fatalf("%s at %s = %q, want %q", k, nd.name, got, v)
+		}
+	}
+}
+
+func TestLeaderKillAndRestart(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) {
+			t.Parallel()
+			c := newTestCluster(t, n, nil)
+			var names []string
+			for _, nd := range c.nodes {
+				names = append(names, nd.name)
+			}
+			half := uint64(math.MaxUint64 / 2)
+			c.createRange(1, 0, half, names...)
+			c.createRange(2, half, 0, names...)
+			want := map[string]string{}
+			for i := range 10 {
+				k := keyIn(kv.Arc{Start: 0, End: half}, "before", i)
+				c.put(1, k, "v")
+				want[k] = "v"
+			}
+			old := c.leader(1)
+			old.crash()
+			c.net.Crash(old.ip)
+			for i := range 10 {
+				k := keyIn(kv.Arc{Start: 0, End: half}, "during", i)
+				c.put(1, k, "w")
+				want[k] = "w"
+			}
+			if ld := c.leader(1); ld == old {
+				t.Fatal("the crashed node still leads")
+			}
+			c.net.Restart(old.ip)
+			old.restart()
+			// The restarted node catches up: its eventual reads see writes
+			// made while it was down.
+			await.Until(t, 20*time.Second, "restarted node catches up", func() error {
+				for k, v := range want {
+					resp, err := old.get(1, Eventual, k)
+					if err != nil {
+						return err
+					}
+					if got, err := valueOf(resp); err != nil || got != v {
+						return fmt.Errorf("%s = %q, %v", k, got, err)
+					}
+				}
+				return nil
+			})
+			c.checkValues(old, 1, want)
+		})
+	}
+}
+
+func TestLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.RaftLogKeep = 10 })
+	c.createRange(1, 0, 0, "n1", "n2", "n3")
+	ld := c.leader(1)
+	var lag *testNode
+	for _, nd := range c.nodes {
+		if nd != ld {
+			lag = nd
+			break
+		}
+	}
+	var others []string
+	for _, nd := range c.nodes {
+		if nd != lag {
+			others = append(others, nd.ip)
+		}
+	}
+	c.net.Partition([]string{lag.ip}, others)
+	before, err := lag.currentStore().Range(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Write until the leader's log no longer holds what the laggard needs.
+	want := map[string]string{}
+	i := 0
+	await.Until(t, 20*time.Second, "leader truncates past the laggard", func() error {
+		k := fmt.Sprintf("k%d", i)
+		c.put(1, k, fmt.Sprint(i))
+		want[k] = fmt.Sprint(i)
+		i++
+		info, err := c.leader(1).currentStore().Range(1)
+		if err != nil {
+			return err
+		}
+		if info.FirstIndex <= before.AppliedIndex+1 {
+			return fmt.Errorf("leader's first index %d, laggard applied %d", info.FirstIndex, before.AppliedIndex)
+		}
+		return nil
+	})
+	last, _ := c.leader(1).currentStore().Range(1)
+	c.net.HealAll()
+	await.Until(t, 20*time.Second, "laggard catches up", func() error {
+		info, err := lag.currentStore().Range(1)
+		if err != nil {
+			return err
+		}
+		if info.AppliedIndex < last.AppliedIndex {
+			return fmt.Errorf("laggard applied %d", info.AppliedIndex)
+		}
+		return nil
+	})
+	info, _ := lag.currentStore().Range(1)
+	if info.FirstIndex <= before.AppliedIndex+1 {
+		t.Fatalf("laggard's log starts at %d: it replayed entries instead of taking a snapshot", info.FirstIndex)
+	}
+	for k, v := range want {
+		resp, err := lag.get(1, Eventual, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := valueOf(resp); err != nil || got != v {
+			t.Fatalf("laggard: %s = %q, %v; want %q", k, got, err, v)
+		}
+	}
+}
+
+// A crash loses every write Pebble had not synced; acknowledged writes are
+// in the synced Raft log and must survive, even when every node crashes at
+// once.
+func TestCrashOfEveryNodeLosesNoAcknowledgedWrite(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) {
+			t.Parallel()
+			c := newTestCluster(t, n, nil)
+			var names []string
+			for _, nd := range c.nodes {
+				names = append(names, nd.name)
+			}
+			c.createRange(1, 0, 0, names...)
+			want := map[string]string{}
+			for i := range 50 {
+				k := fmt.Sprintf("k%d", i)
+				c.put(1, k, fmt.Sprint(i))
+				want[k] = fmt.Sprint(i)
+			}
+			for _, nd := range c.nodes {
+				nd.crash()
+			}
+			for _, nd := range c.nodes {
+				nd.restart()
+			}
+			for _, nd := range c.nodes {
+				c.checkValues(nd, 1, want)
+			}
+		})
+	}
+}
+
+func TestReplicaMovesAndLeadershipTransfer(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 4, nil)
+	c.createRange(1, 0, 0, "n1", "n2", "n3")
+	want := map[string]string{}
+	for i := range 30 {
+		k := fmt.Sprintf("k%d", i)
+		c.put(1, k, "v")
+		want[k] = "v"
+	}
+	ld := c.leader(1).currentStore()
+	ctx := t.Context()
+	if err := ld.ChangeReplicas(ctx, 1, []ReplicaChange{{Type: AddLearner, Node: "n4"}}); err != nil {
+		t.Fatalf("add learner: %v", err)
+	}
+	n4 := c.node("n4")
+	await.Until(t, 20*time.Second, "learner receives the range", func() error {
+		resp, err := n4.get(1, Eventual, "k29")
+		if err != nil {
+			return err
+		}
+		_, err = valueOf(resp)
+		return err
+	})
+	// Promote n4 and remove n1 in one joint change.
+	ld = c.leader(1).currentStore()
+	err := ld.ChangeReplicas(ctx, 1, []ReplicaChange{{Type: PromoteLearner, Node: "n4"}, {Type: RemoveReplica, Node: "n1"}})
+	if err != nil {
+		t.Fatalf("promote and remove: %v", err)
+	}
+	await.Until(t, 20*time.Second, "n1 deletes its replica", func() error {
+		if _, err := c.node("n1").currentStore().Range(1); !errors.Is(err, ErrRangeNotFound) {
+			return fmt.Errorf("n1 still has range 1: %v", err)
+		}
+		found := false
+		err := c.node("n1").engine.Iterate([]byte{0x03}, []byte{0x04}, func(k, v []byte) bool {
+			found = true
+			return false
+		})
+		if err != nil {
+			return err
+		}
+		if found {
+			return errors.New("n1 still holds user data")
+		}
+		return nil
+	})
+	info, err := n4.currentStore().Range(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Descriptor.Replicas) != 3 || replicaIDOf(info.Descriptor, "n1") != 0 || typeOf(info.Descriptor, replicaIDOf(info.Descriptor, "n4")) != 0 {
+		t.Fatalf("descriptor after the change: %v", info.Descriptor)
+	}
+	// Hand leadership to n4.
+	await.Until(t, 20*time.Second, "leadership moves to n4", func() error {
+		ld := c.leader(1)
+		if ld.name == "n4" {
+			return nil
+		}
+		return ld.currentStore().TransferLeadership(ctx, 1, "n4")
+	})
+	for _, name := range []string{"n2", "n3", "n4"} {
+		c.checkValues(c.node(name), 1, want)
+	}
+}

@@ -1,0 +1,62 @@
+package rangegroup
+
+import (
+	"google.golang.org/protobuf/proto"
+
+	"github.com/concord-kv/concord/storage/storagepb"
+)
+
+// RangeInfo is a snapshot of one replica's view of its range.
+type RangeInfo struct {
+	RangeID   uint64
+	ReplicaID uint64
+	// Descriptor is nil while the replica is uninitialized.
+	Descriptor *storagepb.RangeDescriptor
+	// Leader is the leader's node name, empty when unknown.
+	Leader       string
+	IsLeader     bool
+	Term         uint64
+	AppliedIndex uint64
+	// FirstIndex is the first log index still stored (truncation point + 1).
+	FirstIndex uint64
+}
+
+// Range returns this node's view of a range.
+func (s *Store) Range(rangeID uint64) (RangeInfo, error) {
+	r, err := s.replica(rangeID)
+	if err != nil {
+		return RangeInfo{}, err
+	}
+	return r.info(), nil
+}
+
+// Ranges returns this node's view of every range it has a replica of,
+// ordered by range id.
+func (s *Store) Ranges() []RangeInfo {
+	ids := s.rangeIDs()
+	out := make([]RangeInfo, 0, len(ids))
+	for _, id := range ids {
+		if info, err := s.Range(id); err == nil {
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+func (r *replica) info() RangeInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	info := RangeInfo{
+		RangeID:    r.rangeID,
+		ReplicaID:  r.replicaID,
+		IsLeader:   r.isLeaderLocked(),
+		Term:       r.term,
+		FirstIndex: r.truncatedTo + 1,
+	}
+	if d := r.descriptorLocked(); d != nil {
+		info.Descriptor = proto.Clone(d).(*storagepb.RangeDescriptor)
+		info.AppliedIndex = r.state.Index
+	}
+	info.Leader = r.peerNodeLocked(r.leaderID)
+	return info
+}

@@ -1,0 +1,147 @@
+package rangegroup
+
+import (
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/tracker"
+
+	"context"
+	"fmt"
+	"time"
+)
+
+// maybeTruncate drops applied log entries this replica no longer needs. It
+// keeps Config.RaftLogKeep entries behind the applied index, and a leader
+// also keeps what recently active followers have not yet acknowledged; a
+// follower that was silent longer is left to catch up by snapshot.
+// Truncation is local to each replica and happens in steps of at least
+// half of RaftLogKeep so that it does not cost a write per apply.
+func (r *replica) maybeTruncate() {
+	keep := r.store.cfg.RaftLogKeep
+	r.mu.Lock()
+	if r.destroyed || r.state == nil {
+		r.mu.Unlock()
+		return
+	}
+	target := clampSub(r.state.Index, keep)
+	if r.isLeaderLocked() {
+		r.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+			if id != r.replicaID && pr.RecentActive && pr.Match < target {
+				target = pr.Match
+			}
+		})
+	}
+	if target <= r.truncatedTo || target-r.truncatedTo < max(keep/2, 1) {
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+
+	b := r.store.cfg.Engine.NewBatch()
+	defer b.Close()
+	if err := r.log.Truncate(b, target); err != nil {
+		r.store.cfg.Logger.Warn("truncate raft log", "range", r.rangeID, "index", target, "err", err)
+		return
+	}
+	// Unsynced: a lost truncation only leaves entries behind, and Pebble's
+	// log replays a prefix, so it can never survive without the applied
+	// state it depends on.
+	if err := b.Commit(false); err != nil {
+		r.store.fatal(fmt.Errorf("range %d: truncate: %w", r.rangeID, err))
+	}
+	r.mu.Lock()
+	r.truncatedTo = target
+	r.mu.Unlock()
+}
+
+// removeReplica destroys a replica that is no longer a member of its range:
+// its waiters fail, its data is deleted.
+func (s *Store) removeReplica(r *replica) {
+	r.mu.Lock()
+	if r.destroyed {
+		r.mu.Unlock()
+		return
+	}
+	r.destroyed = true
+	d := r.descriptorLocked()
+	r.failWaitersLocked(fmt.Errorf("range %d: replica removed: %w", r.rangeID, ErrRangeNotFound))
+	if in := r.snapshotIn; in != nil {
+		r.snapshotIn = nil
+		in.writer.Abort()
+		in.done <- fmt.Errorf("range %d: replica removed: %w", r.rangeID, ErrSnapshotRejected)
+	}
+	r.mu.Unlock()
+	s.mu.Lock()
+	if s.replicas[r.rangeID] == r {
+		delete(s.replicas, r.rangeID)
+	}
+	s.mu.Unlock()
+	if err := s.destroyStored(r.rangeID, d); err != nil {
+		s.fatal(err)
+	}
+	s.cfg.Logger.Info("replica removed", "range", r.rangeID, "replica", r.replicaID)
+}
+
+// collectUninitialized removes replicas that were created by a message but
+// never received a snapshot: they are left over from a range this node was
+// briefly a target of, or a removed replica's stale traffic.
+func (s *Store) collectUninitialized(olderThan time.Duration) {
+	now := time.Now()
+	var stale []*replica
+	s.mu.RLock()
+	for _, r := range s.replicas {
+		r.mu.Lock()
+		if r.state == nil && r.snapshotIn == nil && !r.createdAt.IsZero() && now.Sub(r.createdAt) > olderThan {
+			stale = append(stale, r)
+		}
+		r.mu.Unlock()
+	}
+	s.mu.RUnlock()
+	for _, r := range stale {
+		s.removeReplica(r)
+	}
+}
+
+// TransferLeadership asks the leader of a range to hand leadership to the
+// replica on node, and waits until some leader change is observed here or
+// ctx ends.
+func (s *Store) TransferLeadership(ctx context.Context, rangeID uint64, node string) error {
+	r, err := s.replica(rangeID)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if !r.isLeaderLocked() {
+		err := r.notLeaderLocked()
+		r.mu.Unlock()
+		return err
+	}
+	id := replicaIDOf(r.descriptorLocked(), node)
+	if id == 0 {
+		r.mu.Unlock()
+		return fmt.Errorf("range %d: node %s has no replica: %w", rangeID, node, ErrInvalidChange)
+	}
+	if id == r.replicaID {
+		r.mu.Unlock()
+		return nil
+	}
+	r.rn.TransferLeader(id)
+	for {
+		changed := r.leaderChanged
+		r.mu.Unlock()
+		s.sched.enqueue(rangeID)
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("range %d: transfer leadership: %w", rangeID, ctxErr(ctx))
+		}
+		r.mu.Lock()
+		if r.leaderID == id {
+			r.mu.Unlock()
+			return nil
+		}
+		if r.leaderID != 0 && r.leaderID != r.replicaID {
+			r.mu.Unlock()
+			return fmt.Errorf("range %d: leadership went to replica %d, not %d: %w", rangeID, r.leaderID, id, ErrUnavailable)
+		}
+	}
+}

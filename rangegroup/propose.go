@@ -1,0 +1,119 @@
+package rangegroup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/concord-kv/concord/rangegroup/kv"
+	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
+	"github.com/concord-kv/concord/rangegroup/rgpb"
+)
+
+// Errors of replica administration.
+var (
+	// ErrInvalidChange: a replica change that does not fit the range's
+	// current replica set.
+	ErrInvalidChange = errors.New("invalid replica change")
+	// ErrInvalidSplit: a split key outside the range, or at its end.
+	ErrInvalidSplit = errors.New("invalid split")
+)
+
+// Write replicates a write request through the range's Raft log and returns
+// the state machine's response once the command is applied on this node.
+// It must reach the leader: other replicas answer with a NotLeaderError.
+// Bad input is rejected before anything is proposed.
+func (s *Store) Write(ctx context.Context, rangeID uint64, req *kvpb.Request) (*kvpb.Response, error) {
+	if err := s.cfg.Machine.Limits.Validate(req); err != nil {
+		return nil, err
+	}
+	data, err := proto.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	r, err := s.replica(rangeID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.propose(ctx, func(c *rgpb.Command) { c.Op = &rgpb.Command_Kv{Kv: data} })
+	if err != nil {
+		return nil, err
+	}
+	resp, _ := res.(*kvpb.Response)
+	if resp == nil {
+		return nil, fmt.Errorf("range %d: write produced no response", rangeID)
+	}
+	if resp.GetCode() == kvpb.ErrorCode_RANGE_MISMATCH {
+		r.mu.Lock()
+		d := r.descriptorLocked()
+		r.mu.Unlock()
+		return nil, &RangeMismatchError{Descriptor: d, err: kv.ErrRangeMismatch}
+	}
+	return resp, nil
+}
+
+// propose appends a command to the range's log at the leader and waits for
+// it to be applied.
+func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, error) {
+	r.mu.Lock()
+	if r.destroyed {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("range %d: %w", r.rangeID, ErrRangeNotFound)
+	}
+	if !r.isLeaderLocked() {
+		err := r.notLeaderLocked()
+		r.mu.Unlock()
+		return nil, err
+	}
+	id := r.store.proposalID()
+	cmd := &rgpb.Command{Id: id, Stamp: r.stampLocked()}
+	fill(cmd)
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("encode command: %w", err)
+	}
+	p := &proposal{done: make(chan proposalResult, 1)}
+	r.proposals[id] = p
+	if err := r.rn.Propose(data); err != nil {
+		delete(r.proposals, id)
+		r.mu.Unlock()
+		return nil, fmt.Errorf("range %d: propose: %w: %w", r.rangeID, ErrUnavailable, err)
+	}
+	r.mu.Unlock()
+	r.store.sched.enqueue(r.rangeID)
+	return r.wait(ctx, id, p)
+}
+
+// wait blocks until proposal id is applied or ctx ends. A proposal whose
+// outcome is unknown when ctx ends may still be applied later.
+func (r *replica) wait(ctx context.Context, id uint64, p *proposal) (any, error) {
+	select {
+	case res := <-p.done:
+		return res.resp, res.err
+	case <-ctx.Done():
+		r.mu.Lock()
+		delete(r.proposals, id)
+		r.mu.Unlock()
+		return nil, fmt.Errorf("range %d: %w", r.rangeID, ctxErr(ctx))
+	}
+}
+
+// lostLeadershipLocked is called when this replica stops being the leader.
+// Pending proposals stay: the new leader may still commit them, and their
+// waiters time out if it does not.
+func (r *replica) lostLeadershipLocked() {
+	r.lastHeard = make(map[uint64]time.Time)
+}
+
+// failWaitersLocked answers every waiter with err.
+func (r *replica) failWaitersLocked(err error) {
+	for id, p := range r.proposals {
+		delete(r.proposals, id)
+		p.done <- proposalResult{err: err}
+	}
+	r.reads.failAll(err)
+}

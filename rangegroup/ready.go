@@ -1,0 +1,205 @@
+package rangegroup
+
+import (
+	"errors"
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/concord-kv/concord/transport/raftwire"
+)
+
+// readyWork is one range's Ready being handled by a worker.
+type readyWork struct {
+	r  *replica
+	rd raft.Ready
+	// applied is the outcome of applying rd.CommittedEntries, published
+	// once the apply batch is committed.
+	applied *applyResult
+}
+
+// process is a scheduler worker's pass over a batch of ranges: step their
+// inboxes and ticks, collect their Readys, persist all of them in one
+// synced batch, send, apply in one unsynced batch, advance.
+func (s *Store) process(ids []uint64) {
+	work := make([]*readyWork, 0, len(ids))
+	for _, id := range ids {
+		s.mu.RLock()
+		r := s.replicas[id]
+		s.mu.RUnlock()
+		if r == nil {
+			continue
+		}
+		if w := r.prepare(); w != nil {
+			work = append(work, w)
+		}
+	}
+	if len(work) == 0 {
+		return
+	}
+	if err := s.persist(work); err != nil {
+		s.fatal(err)
+	}
+	for _, w := range work {
+		s.send(w.r, w.rd.Messages)
+	}
+	if err := s.apply(work); err != nil {
+		s.fatal(err)
+	}
+	var again []uint64
+	for _, w := range work {
+		if w.r.advance(w) {
+			again = append(again, w.r.rangeID)
+		}
+	}
+	s.sched.enqueueAll(again)
+}
+
+// fatal stops the process on a storage failure: after a failed sync or
+// write, what is on disk is unknown, and continuing could acknowledge
+// writes that are not durable or vote twice in a term.
+func (s *Store) fatal(err error) {
+	s.cfg.Logger.Error("storage failure; stopping", "err", err)
+	panic(fmt.Sprintf("rangegroup: storage failure: %v", err))
+}
+
+// prepare steps the replica's queued messages and ticks and returns its
+// Ready, or nil when it has nothing to do.
+func (r *replica) prepare() *readyWork {
+	r.inboxMu.Lock()
+	inbox, ticks := r.inbox, r.ticks
+	r.inbox, r.ticks = nil, 0
+	r.inboxMu.Unlock()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return nil
+	}
+	for i := range inbox {
+		m := &inbox[i]
+		if m.msg.GetTo() != r.replicaID {
+			continue // addressed to an earlier or later incarnation
+		}
+		if from := m.msg.GetFrom(); from != 0 {
+			r.lastHeard[from] = m.at
+			if m.from != "" {
+				r.peerNodes[from] = m.from
+			}
+		}
+		if m.msg.GetType() == raftpb.MessageType_MsgSnap && r.snapshotIn != nil && r.snapshotIn.index == m.msg.GetSnapshot().GetMetadata().GetIndex() {
+			r.snapshotIn.stepped = true
+		}
+		err := r.rn.Step(m.msg)
+		if err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) && !errors.Is(err, raft.ErrStepLocalMsg) {
+			r.store.cfg.Logger.Debug("raft step", "range", r.rangeID, "type", m.msg.GetType(), "err", err)
+		}
+	}
+	// Ticks that piled up while the worker was busy count once: catching
+	// up on them all at once would fire election timeouts that no real
+	// silence caused.
+	if ticks > 0 {
+		r.rn.Tick()
+	}
+	r.issueReadIndexLocked()
+	if !r.rn.HasReady() {
+		r.rejectUnsteppedSnapshotLocked()
+		return nil
+	}
+	rd := r.rn.Ready()
+	if raft.IsEmptySnap(rd.Snapshot) {
+		r.rejectUnsteppedSnapshotLocked()
+	}
+	if rd.SoftState != nil && rd.SoftState.Lead != r.leaderID {
+		wasLeader := r.isLeaderLocked()
+		r.leaderID = rd.SoftState.Lead
+		if wasLeader {
+			r.lostLeadershipLocked()
+		}
+		close(r.leaderChanged)
+		r.leaderChanged = make(chan struct{})
+	}
+	if !raft.IsEmptyHardState(rd.HardState) {
+		r.term = rd.HardState.GetTerm()
+	}
+	r.handleReadStatesLocked(rd.ReadStates)
+	return &readyWork{r: r, rd: rd}
+}
+
+// persist writes every Ready's snapshot, entries and hard state: snapshots
+// by ingestion, the rest in one batch synced if any Ready must sync.
+func (s *Store) persist(work []*readyWork) error {
+	b := s.cfg.Engine.NewBatch()
+	defer b.Close()
+	sync := false
+	for _, w := range work {
+		if !raft.IsEmptySnap(w.rd.Snapshot) {
+			if err := w.r.ingestSnapshot(w.rd.Snapshot); err != nil {
+				return err
+			}
+		}
+		if len(w.rd.Entries) > 0 {
+			if err := w.r.log.Append(b, w.rd.Entries); err != nil {
+				return fmt.Errorf("range %d: append: %w", w.r.rangeID, err)
+			}
+		}
+		if !raft.IsEmptyHardState(w.rd.HardState) {
+			if err := w.r.log.SetHardState(b, w.rd.HardState); err != nil {
+				return fmt.Errorf("range %d: hard state: %w", w.r.rangeID, err)
+			}
+		}
+		sync = sync || w.rd.MustSync
+	}
+	if b.Empty() {
+		return nil
+	}
+	if err := b.Commit(sync); err != nil {
+		return fmt.Errorf("commit raft batch: %w", err)
+	}
+	return nil
+}
+
+// send hands the Ready's messages to the transport, one call per peer
+// node; snapshots go out on their own streams.
+func (s *Store) send(r *replica, msgs []*raftpb.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	byNode := make(map[string][]raftwire.Message)
+	var order []string
+	r.mu.Lock()
+	for _, m := range msgs {
+		if m.GetType() == raftpb.MessageType_MsgSnap {
+			r.startSnapshotLocked(m)
+			continue
+		}
+		node := r.peerNodeLocked(m.GetTo())
+		if node == "" {
+			continue // a replica no descriptor names yet; raft will retry
+		}
+		if _, ok := byNode[node]; !ok {
+			order = append(order, node)
+		}
+		byNode[node] = append(byNode[node], raftwire.Message{RangeID: r.rangeID, Msg: m})
+	}
+	r.mu.Unlock()
+	if s.cfg.Transport == nil {
+		return
+	}
+	for _, node := range order {
+		s.cfg.Transport.Send(node, byNode[node]...)
+	}
+}
+
+// advance tells raft the Ready is handled and reports whether the range
+// has more to do at once.
+func (r *replica) advance(w *readyWork) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return false
+	}
+	r.rn.Advance(w.rd)
+	return r.rn.HasReady()
+}

@@ -1,0 +1,82 @@
+package rangegroup
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/concord-kv/concord/internal/await"
+	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
+	"github.com/concord-kv/concord/storage"
+	"github.com/concord-kv/concord/transport/raftwire"
+)
+
+func TestExpiredKeysAreHiddenAndSwept(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 3, func(cfg *Config) { cfg.SweepInterval = 50 * time.Millisecond })
+	c.createRange(1, 0, 0, "n1", "n2", "n3")
+	c.write(1, &kvpb.Request{Op: &kvpb.Request_Put{Put: &kvpb.PutRequest{Key: []byte("short"), Value: []byte("v"), Ttl: int64(200 * time.Millisecond)}}})
+	c.put(1, "long", "v")
+	resp, err := c.leader(1).get(1, Strong, "short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := valueOf(resp); err != nil {
+		t.Fatalf("key read before it expires: %v", err)
+	}
+	// Once expired, the key is gone from every replica's storage: the
+	// leader proposed its deletion through the log.
+	for _, nd := range c.nodes {
+		await.Until(t, 10*time.Second, "expired key swept at "+nd.name, func() error {
+			_, ok, err := nd.engine.Get(storage.UserKey(testPosition([]byte("short")), []byte("short")))
+			if err != nil {
+				return err
+			}
+			if ok {
+				return errors.New("still stored")
+			}
+			return nil
+		})
+		resp, err := nd.get(1, Eventual, "short")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Code != kvpb.ErrorCode_NOT_FOUND {
+			t.Fatalf("%s: expired key read: %v", nd.name, resp)
+		}
+	}
+	c.checkValues(c.nodes[0], 1, map[string]string{"long": "v"})
+}
+
+// A message for an unknown range creates an uninitialized replica; if it
+// never receives a snapshot it is collected.
+func TestUninitializedReplicaIsCollected(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 1, func(cfg *Config) { cfg.TickInterval = 5 * time.Millisecond })
+	st := c.nodes[0].currentStore()
+	hb := &raftpb.Message{Type: raftpb.MessageType_MsgHeartbeat.Enum(), From: proto.Uint64(7), To: proto.Uint64(3), Term: proto.Uint64(9)}
+	st.HandleMessages("elsewhere", []raftwire.Message{{RangeID: 99, Msg: hb}})
+	info, err := st.Range(99)
+	if err != nil {
+		t.Fatalf("no uninitialized replica after a heartbeat: %v", err)
+	}
+	if info.Descriptor != nil || info.ReplicaID != 3 {
+		t.Fatalf("replica of range 99: %+v", info)
+	}
+	// A vote request must not create one.
+	vote := &raftpb.Message{Type: raftpb.MessageType_MsgVote.Enum(), From: proto.Uint64(7), To: proto.Uint64(3), Term: proto.Uint64(9)}
+	st.HandleMessages("elsewhere", []raftwire.Message{{RangeID: 98, Msg: vote}})
+	if _, err := st.Range(98); !errors.Is(err, ErrRangeNotFound) {
+		t.Fatalf("a vote request created range 98: %v", err)
+	}
+	await.Until(t, 20*time.Second, "uninitialized replica collected", func() error {
+		if _, err := st.Range(99); !errors.Is(err, ErrRangeNotFound) {
+			return fmt.Errorf("range 99 still present: %v", err)
+		}
+		return nil
+	})
+}
