@@ -2,6 +2,7 @@ package rangegroup
 
 import (
 	"fmt"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -157,6 +158,9 @@ func (s *Store) publish(r *replica, res *applyResult) {
 		s.startSplitRange(sp)
 	}
 	r.mu.Lock()
+	if r.state == nil || res.state.Stamp != r.state.Stamp {
+		r.stampAppliedAt = time.Now()
+	}
 	r.state = res.state
 	for _, a := range res.acks {
 		if p, ok := r.proposals[a.id]; ok {

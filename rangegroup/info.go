@@ -60,3 +60,24 @@ func (r *replica) info() RangeInfo {
 	info.Leader = r.peerNodeLocked(r.leaderID)
 	return info
 }
+
+// RangeFor returns this node's initialized replica whose span holds ring
+// position pos, if it has one.
+func (s *Store) RangeFor(pos uint64) (RangeInfo, bool) {
+	s.mu.RLock()
+	rs := make([]*replica, 0, len(s.replicas))
+	for _, r := range s.replicas {
+		rs = append(rs, r)
+	}
+	s.mu.RUnlock()
+	for _, r := range rs {
+		r.mu.Lock()
+		d := r.descriptorLocked()
+		ok := d != nil && !r.destroyed && arcOf(d).Contains(pos)
+		r.mu.Unlock()
+		if ok {
+			return r.info(), true
+		}
+	}
+	return RangeInfo{}, false
+}

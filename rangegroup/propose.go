@@ -22,6 +22,10 @@ var (
 	ErrInvalidSplit = errors.New("invalid split")
 )
 
+// MaxCommandSize bounds one encoded write request: a bulk put of 500
+// values of 1 MiB each would otherwise be one 500 MiB Raft entry.
+const MaxCommandSize = 32 << 20
+
 // Write replicates a write request through the range's Raft log and returns
 // the state machine's response once the command is applied on this node.
 // It must reach the leader: other replicas answer with a NotLeaderError.
@@ -33,6 +37,9 @@ func (s *Store) Write(ctx context.Context, rangeID uint64, req *kvpb.Request) (*
 	data, err := proto.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	if len(data) > MaxCommandSize {
+		return nil, fmt.Errorf("request of %d bytes exceeds %d: %w", len(data), MaxCommandSize, kv.ErrBatchTooLarge)
 	}
 	r, err := s.replica(rangeID)
 	if err != nil {

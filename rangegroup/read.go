@@ -58,11 +58,18 @@ func (s *Store) Read(ctx context.Context, rangeID uint64, level Consistency, req
 			return nil, err
 		}
 		lease := r.leaseValidLocked(time.Now())
+		// Under the lease the leader's commit index is the read index: no
+		// round trip, but the read must still wait for it to be applied
+		// (a committed split, say, changes which keys this range serves).
+		commit := r.rn.BasicStatus().HardState.GetCommit()
 		r.mu.Unlock()
-		if !lease {
-			if err := r.readIndex(ctx); err != nil {
-				return nil, err
-			}
+		if lease {
+			err = r.waitApplied(ctx, commit)
+		} else {
+			err = r.readIndex(ctx)
+		}
+		if err != nil {
+			return nil, err
 		}
 	case Strong:
 		if err := r.readIndex(ctx); err != nil {
@@ -82,7 +89,7 @@ func (r *replica) readLocal(req *kvpb.ReadRequest) (*kvpb.ReadResponse, error) {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("range %d: replica not initialized: %w", r.rangeID, ErrUnavailable)
 	}
-	now := r.stampLocked()
+	now := r.readClockLocked()
 	r.mu.Unlock()
 	view := r.store.cfg.Engine.NewReadView()
 	defer view.Close()
@@ -131,6 +138,28 @@ func (r *replica) readIndex(ctx context.Context) error {
 				return <-w.done
 			}
 		}
+	}
+}
+
+// waitApplied waits until the replica has applied index.
+func (r *replica) waitApplied(ctx context.Context, index uint64) error {
+	w := &readWaiter{index: index, done: make(chan error, 1)}
+	r.mu.Lock()
+	if r.destroyed {
+		r.mu.Unlock()
+		return fmt.Errorf("range %d: %w", r.rangeID, ErrRangeNotFound)
+	}
+	r.reads.waiting = append(r.reads.waiting, w)
+	r.releaseReadsLocked()
+	r.mu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		r.mu.Lock()
+		w.finished = true
+		r.mu.Unlock()
+		return fmt.Errorf("range %d: wait for apply: %w", r.rangeID, ctxErr(ctx))
 	}
 }
 

@@ -52,6 +52,9 @@ type replica struct {
 	// peerNodes names the nodes of replica ids this replica heard from;
 	// an uninitialized replica has no descriptor to look them up in.
 	peerNodes map[uint64]string
+	// stampAppliedAt is when the applied state's Stamp last advanced here,
+	// on the monotonic clock.
+	stampAppliedAt time.Time
 	// leaderChanged is closed and replaced whenever leaderID changes.
 	leaderChanged chan struct{}
 	// createdAt is when an uninitialized replica was created, for garbage
@@ -102,6 +105,7 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 			return nil, fmt.Errorf("range %d: %w", rangeID, err)
 		}
 		r.confState = cs
+		r.stampAppliedAt = time.Now()
 	} else {
 		r.confState = &raftpb.ConfState{}
 	}
@@ -237,6 +241,19 @@ func (r *replica) stampLocked() int64 {
 		return r.state.Stamp
 	}
 	return now
+}
+
+// readClockLocked is the time a read judges expiry by. A leader uses its
+// stamp clock. Any other replica uses the leader's clock as the log
+// carried it, advanced by its own monotonic clock since it applied that
+// stamp: its wall clock may be skewed, and expiry must mean the same on
+// every replica. The estimate trails the leader's clock by the replication
+// delay, so a follower may show an expired key a little late, never early.
+func (r *replica) readClockLocked() int64 {
+	if r.isLeaderLocked() || r.state == nil {
+		return r.stampLocked()
+	}
+	return r.state.Stamp + int64(time.Since(r.stampAppliedAt))
 }
 
 // clampIndex keeps index arithmetic from wrapping below zero.

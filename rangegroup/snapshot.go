@@ -235,6 +235,7 @@ func (r *replica) ingestSnapshot(snap *raftpb.Snapshot) error {
 	}
 	r.mu.Lock()
 	r.state = in.state
+	r.stampAppliedAt = time.Now()
 	r.confState = cs
 	r.truncatedTo = in.index
 	r.snapshotIn = nil

@@ -80,3 +80,64 @@ func TestUninitializedReplicaIsCollected(t *testing.T) {
 		return nil
 	})
 }
+
+// Followers whose wall clocks are an hour off either way judge expiry by
+// the leader's clock carried in the log, so every replica hides a key at
+// the same moment of the leader's time and the state machine deletes it
+// at the same log index everywhere.
+func TestTTLIgnoresSkewedFollowerClocks(t *testing.T) {
+	t.Parallel()
+	skew := map[string]time.Duration{"n2": time.Hour, "n3": -time.Hour}
+	c := newTestCluster(t, 3, func(cfg *Config) {
+		d := skew[cfg.NodeName]
+		cfg.Now = func() time.Time { return time.Now().Add(d) }
+		cfg.SweepInterval = 50 * time.Millisecond
+	})
+	c.createRange(1, 0, 0, "n1", "n2", "n3")
+	// Keep the unskewed node as leader so the stamps are true time.
+	await.Until(t, 20*time.Second, "n1 leads", func() error {
+		ld := c.leader(1)
+		if ld.name == "n1" {
+			return nil
+		}
+		return ld.currentStore().TransferLeadership(t.Context(), 1, "n1")
+	})
+	ttl := 2 * time.Second
+	written := time.Now()
+	c.write(1, &kvpb.Request{Op: &kvpb.Request_Put{Put: &kvpb.PutRequest{Key: []byte("k"), Value: []byte("v"), Ttl: int64(ttl)}}})
+	// Every replica has the key before it expires (n2's clock says an
+	// hour has passed; it must not matter).
+	for _, nd := range c.nodes {
+		await.Until(t, 10*time.Second, "replica has the key", func() error {
+			resp, err := nd.get(1, Eventual, "k")
+			if err != nil {
+				return err
+			}
+			if resp.Code != kvpb.ErrorCode_OK && time.Since(written) < ttl {
+				return fmt.Errorf("%s: %v", nd.name, resp.Code)
+			}
+			return nil
+		})
+	}
+	// After it expires, every replica hides it, and the sweep deletes it
+	// from each replica's storage through the log.
+	for _, nd := range c.nodes {
+		await.Until(t, 10*time.Second, "replica hides and sweeps the key", func() error {
+			resp, err := nd.get(1, Eventual, "k")
+			if err != nil {
+				return err
+			}
+			if resp.Code != kvpb.ErrorCode_NOT_FOUND {
+				return fmt.Errorf("%s: %v", nd.name, resp.Code)
+			}
+			_, ok, err := nd.engine.Get(storage.UserKey(testPosition([]byte("k")), []byte("k")))
+			if err != nil || ok {
+				return fmt.Errorf("%s: still stored (%v)", nd.name, err)
+			}
+			return nil
+		})
+		if time.Since(written) < ttl {
+			t.Fatalf("%s hid the key %v after the write, before its %v TTL", nd.name, time.Since(written), ttl)
+		}
+	}
+}
