@@ -94,6 +94,7 @@ func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyRe
 			return nil, fmt.Errorf("range %d: apply entry %d: %w", r.rangeID, e.GetIndex(), err)
 		}
 		state.Index, state.Term = e.GetIndex(), e.GetTerm()
+		r.store.metrics.appliedEntries.Inc()
 		if res.removed {
 			break
 		}

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/concord-kv/concord/rangegroup/kv"
 	"github.com/concord-kv/concord/storage"
 	"github.com/concord-kv/concord/transport/raftwire"
@@ -50,6 +52,8 @@ type Config struct {
 	// SweepInterval is how often a leader looks for expired keys to delete
 	// (default 5 s). Expired keys are invisible to reads at once.
 	SweepInterval time.Duration
+	// Registerer, if set, registers the Store's Prometheus metrics.
+	Registerer prometheus.Registerer
 	// Logger receives the Store's logs (default: discard).
 	Logger *slog.Logger
 }

@@ -51,6 +51,7 @@ func (r *replica) maybeTruncate() {
 	r.mu.Lock()
 	r.truncatedTo = target
 	r.mu.Unlock()
+	r.store.metrics.truncations.Inc()
 }
 
 // removeReplica destroys a replica that is no longer a member of its range:
@@ -98,6 +99,7 @@ func (s *Store) collectUninitialized(olderThan time.Duration) {
 	s.mu.RUnlock()
 	for _, r := range stale {
 		s.removeReplica(r)
+		s.metrics.collected.Inc()
 	}
 }
 

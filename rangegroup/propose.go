@@ -85,7 +85,9 @@ func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, e
 	}
 	p := &proposal{done: make(chan proposalResult, 1)}
 	r.proposals[id] = p
+	r.store.metrics.proposals.Inc()
 	if err := r.rn.Propose(data); err != nil {
+		r.store.metrics.proposalsDropped.Inc()
 		delete(r.proposals, id)
 		r.mu.Unlock()
 		return nil, fmt.Errorf("range %d: propose: %w: %w", r.rangeID, ErrUnavailable, err)

@@ -48,6 +48,7 @@ func (s *Store) Read(ctx context.Context, rangeID uint64, level Consistency, req
 	if err != nil {
 		return nil, err
 	}
+	label := level.String()
 	switch level {
 	case Eventual:
 	case Leader:
@@ -64,8 +65,10 @@ func (s *Store) Read(ctx context.Context, rangeID uint64, level Consistency, req
 		commit := r.rn.BasicStatus().HardState.GetCommit()
 		r.mu.Unlock()
 		if lease {
+			label = "leader-lease"
 			err = r.waitApplied(ctx, commit)
 		} else {
+			label = "leader-read-index"
 			err = r.readIndex(ctx)
 		}
 		if err != nil {
@@ -78,7 +81,11 @@ func (s *Store) Read(ctx context.Context, rangeID uint64, level Consistency, req
 	default:
 		return nil, fmt.Errorf("consistency %d: %w", level, kv.ErrInvalidArgument)
 	}
-	return r.readLocal(req)
+	resp, err := r.readLocal(req)
+	if err == nil {
+		s.metrics.reads.WithLabelValues(label).Inc()
+	}
+	return resp, err
 }
 
 // readLocal reads the replica's applied state from a consistent engine view.
@@ -212,6 +219,7 @@ func (r *replica) issueReadIndexLocked() {
 	}
 	r.reads.inflight[string(key)] = r.reads.pending
 	r.reads.pending = nil
+	r.store.metrics.readIndex.Inc()
 	r.rn.ReadIndex(key)
 }
 

@@ -3,6 +3,7 @@ package rangegroup
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -38,9 +39,13 @@ func (s *Store) process(ids []uint64) {
 	if len(work) == 0 {
 		return
 	}
+	start := time.Now()
 	if err := s.persist(work); err != nil {
 		s.fatal(err)
 	}
+	s.metrics.readyBatches.Inc()
+	s.metrics.batchRanges.Observe(float64(len(work)))
+	s.metrics.syncDuration.Observe(time.Since(start).Seconds())
 	for _, w := range work {
 		s.send(w.r, w.rd.Messages)
 	}
@@ -117,6 +122,7 @@ func (r *replica) prepare() *readyWork {
 		if wasLeader {
 			r.lostLeadershipLocked()
 		}
+		r.store.metrics.leaderChanges.Inc()
 		close(r.leaderChanged)
 		r.leaderChanged = make(chan struct{})
 	}

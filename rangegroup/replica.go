@@ -86,15 +86,15 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		return nil, fmt.Errorf("range %d: open raft log: %w", rangeID, err)
 	}
 	r := &replica{
-		store:        s,
-		rangeID:      rangeID,
-		replicaID:    replicaID,
-		log:          log,
-		state:        state,
-		proposals:    make(map[uint64]*proposal),
-		lastHeard:    make(map[uint64]time.Time),
-		snapshotsOut: make(map[uint64]bool),
-		peerNodes:    make(map[uint64]string),
+		store:         s,
+		rangeID:       rangeID,
+		replicaID:     replicaID,
+		log:           log,
+		state:         state,
+		proposals:     make(map[uint64]*proposal),
+		lastHeard:     make(map[uint64]time.Time),
+		snapshotsOut:  make(map[uint64]bool),
+		peerNodes:     make(map[uint64]string),
 		leaderChanged: make(chan struct{}),
 	}
 	var applied uint64

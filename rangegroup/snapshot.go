@@ -44,6 +44,7 @@ func (r *replica) startSnapshotLocked(m *raftpb.Message) {
 		r.mu.Lock()
 		delete(r.snapshotsOut, to)
 		status := raft.SnapshotFinish
+		r.store.metrics.snapshotsSent.WithLabelValues(resultLabel(err)).Inc()
 		if err != nil {
 			status = raft.SnapshotFailure
 			r.store.cfg.Logger.Info("snapshot failed", "range", r.rangeID, "to", node, "err", err)
@@ -136,6 +137,24 @@ type incomingSnapshot struct {
 // ingested when Raft's Ready carries the snapshot, and the sender is
 // answered once that happened (or Raft declined).
 func (s *Store) HandleSnapshot(ctx context.Context, from string, header []byte, next func() ([]byte, error)) error {
+	err := s.receiveSnapshot(from, header, next)
+	s.metrics.snapshotsRecv.WithLabelValues(resultLabel(err)).Inc()
+	return err
+}
+
+// resultLabel is the metrics label of an outcome.
+func resultLabel(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrSnapshotRejected):
+		return "rejected"
+	default:
+		return "error"
+	}
+}
+
+func (s *Store) receiveSnapshot(from string, header []byte, next func() ([]byte, error)) error {
 	var h rgpb.SnapshotHeader
 	if err := proto.Unmarshal(header, &h); err != nil {
 		return fmt.Errorf("decode snapshot header: %w", err)

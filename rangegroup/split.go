@@ -108,10 +108,10 @@ func (r *replica) applySplit(b *storage.Batch, e *raftpb.Entry, sp *rgpb.Split, 
 	// same on every replica, so its replicas agree on their initial state;
 	// a replica added later needs a snapshot.
 	rhsState := &storagepb.AppliedState{
-		Index:      e.GetIndex(),
-		Term:       e.GetTerm(),
-		ConfState:  state.ConfState,
-		Stamp:      state.Stamp,
+		Index:       e.GetIndex(),
+		Term:        e.GetTerm(),
+		ConfState:   state.ConfState,
+		Stamp:       state.Stamp,
 		Descriptor_: rhs,
 	}
 	hs := &raftpb.HardState{Term: proto.Uint64(e.GetTerm()), Commit: proto.Uint64(e.GetIndex())}

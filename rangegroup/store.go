@@ -27,10 +27,11 @@ type Store struct {
 	replicas map[uint64]*replica
 	closed   bool
 
-	sched  *scheduler
-	stopc  chan struct{}
-	wg     sync.WaitGroup
-	nextID atomic.Uint64
+	metrics *metrics
+	sched   *scheduler
+	stopc   chan struct{}
+	wg      sync.WaitGroup
+	nextID  atomic.Uint64
 }
 
 // NewStore opens the replicas whose state is in cfg.Engine (restart
@@ -50,6 +51,7 @@ func NewStore(cfg Config) (*Store, error) {
 	// a random start keeps a restarted node from matching an old entry
 	// that is re-applied from the log to a new waiter.
 	s.nextID.Store(rand.Uint64() >> 1)
+	s.metrics = newMetrics(s, cfg.Registerer)
 	if err := s.load(); err != nil {
 		return nil, err
 	}

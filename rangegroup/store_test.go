@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/concord-kv/concord/internal/await"
 	"github.com/concord-kv/concord/rangegroup/kv"
 	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
@@ -90,5 +92,40 @@ func TestThreeReplicasServeEveryReadLevel(t *testing.T) {
 	var rme *RangeMismatchError
 	if !errors.As(err, &rme) || !errors.Is(err, kv.ErrRangeMismatch) || rme.Descriptor.GetRangeId() != 1 {
 		t.Fatalf("write outside the range: err = %v, want RangeMismatchError for range 1", err)
+	}
+}
+
+// Concurrent strong reads share ReadIndex rounds rather than paying one
+// each.
+func TestStrongReadsShareReadIndexRounds(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 3, nil)
+	c.createRange(1, 0, 0, "n1", "n2", "n3")
+	c.put(1, "k", "v")
+	ld := c.leader(1)
+	st := ld.currentStore()
+	before := testutil.ToFloat64(st.metrics.readIndex)
+	const readers = 64
+	errs := make(chan error, readers)
+	for range readers {
+		go func() {
+			resp, err := ld.get(1, Strong, "k")
+			if err == nil {
+				_, err = valueOf(resp)
+			}
+			errs <- err
+		}()
+	}
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rounds := testutil.ToFloat64(st.metrics.readIndex) - before
+	if rounds < 1 || rounds >= readers {
+		t.Fatalf("%d strong reads took %v ReadIndex rounds", readers, rounds)
+	}
+	if got := testutil.ToFloat64(st.metrics.reads.WithLabelValues("strong")); got < readers {
+		t.Fatalf("reads_total{level=strong} = %v, want >= %d", got, readers)
 	}
 }

@@ -1,0 +1,89 @@
+package rangegroup
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the Store's Prometheus instruments. They exist (and count)
+// whether or not they are registered anywhere.
+type metrics struct {
+	proposals        prometheus.Counter
+	proposalsDropped prometheus.Counter
+	reads            *prometheus.CounterVec
+	readIndex        prometheus.Counter
+	readyBatches     prometheus.Counter
+	batchRanges      prometheus.Histogram
+	syncDuration     prometheus.Histogram
+	appliedEntries   prometheus.Counter
+	snapshotsSent    *prometheus.CounterVec
+	snapshotsRecv    *prometheus.CounterVec
+	truncations      prometheus.Counter
+	collected        prometheus.Counter
+	leaderChanges    prometheus.Counter
+}
+
+func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
+	const ns, sub = "concord", "rangegroup"
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help})
+	}
+	m := &metrics{
+		proposals:        counter("proposals_total", "Commands proposed to Raft by this node's leaders."),
+		proposalsDropped: counter("proposals_dropped_total", "Proposals Raft refused (no leader, leadership transfer, too many uncommitted entries)."),
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "reads_total",
+			Help: "Reads served, by consistency level and how a leader read was served (lease or read index)."}, []string{"level"}),
+		readIndex:    counter("read_index_requests_total", "ReadIndex rounds started; concurrent strong reads share one."),
+		readyBatches: counter("ready_batches_total", "Worker passes that persisted Raft state (one synced batch each)."),
+		batchRanges: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "batch_ranges",
+			Help: "Ranges whose Raft state shared one synced batch (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 8)}),
+		syncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "raft_persist_seconds",
+			Help: "Time to persist one batch of Raft entries and hard states.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		appliedEntries: counter("applied_entries_total", "Raft entries applied to the state machine."),
+		snapshotsSent: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "snapshots_sent_total",
+			Help: "Range snapshots streamed to followers, by result."}, []string{"result"}),
+		snapshotsRecv: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "snapshots_received_total",
+			Help: "Range snapshots received, by result."}, []string{"result"}),
+		truncations:   counter("log_truncations_total", "Raft log truncations."),
+		collected:     counter("uninitialized_replicas_collected_total", "Replicas removed because they never received a snapshot."),
+		leaderChanges: counter("leader_changes_total", "Leader changes seen by this node's replicas."),
+	}
+	if reg != nil {
+		reg.MustRegister(m.proposals, m.proposalsDropped, m.reads, m.readIndex, m.readyBatches, m.batchRanges,
+			m.syncDuration, m.appliedEntries, m.snapshotsSent, m.snapshotsRecv, m.truncations, m.collected,
+			m.leaderChanges, rangesCollector{store})
+	}
+	return m
+}
+
+// rangesCollector reports how many replicas the Store holds, by role, at
+// scrape time, so that nothing has to keep the gauges in step.
+type rangesCollector struct{ s *Store }
+
+var rangesDesc = prometheus.NewDesc("concord_rangegroup_replicas", "Range replicas on this node, by role.", []string{"role"}, nil)
+
+func (c rangesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- rangesDesc }
+
+func (c rangesCollector) Collect(ch chan<- prometheus.Metric) {
+	var leaders, followers, uninitialized float64
+	c.s.mu.RLock()
+	rs := make([]*replica, 0, len(c.s.replicas))
+	for _, r := range c.s.replicas {
+		rs = append(rs, r)
+	}
+	c.s.mu.RUnlock()
+	for _, r := range rs {
+		r.mu.Lock()
+		switch {
+		case r.state == nil:
+			uninitialized++
+		case r.isLeaderLocked():
+			leaders++
+		default:
+			followers++
+		}
+		r.mu.Unlock()
+	}
+	ch <- prometheus.MustNewConstMetric(rangesDesc, prometheus.GaugeValue, leaders, "leader")
+	ch <- prometheus.MustNewConstMetric(rangesDesc, prometheus.GaugeValue, followers, "follower")
+	ch <- prometheus.MustNewConstMetric(rangesDesc, prometheus.GaugeValue, uninitialized, "uninitialized")
+}
