@@ -1,6 +1,10 @@
 package rangegroup
 
 import (
+	"strings"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/concord-kv/concord/storage/storagepb"
@@ -19,6 +23,27 @@ type RangeInfo struct {
 	AppliedIndex uint64
 	// FirstIndex is the first log index still stored (truncation point + 1).
 	FirstIndex uint64
+	// CommitIndex is the highest log index known to be committed.
+	CommitIndex uint64
+	// Progress is, on the leader only, how far each replica (by replica
+	// id) has replicated the log.
+	Progress map[uint64]ReplicaProgress
+}
+
+// ReplicaProgress is the leader's view of one replica's log.
+type ReplicaProgress struct {
+	// Match is the highest index known to be in the replica's log.
+	Match uint64
+	// State is "probe", "replicate" or "snapshot" (receiving one).
+	State string
+	// RecentActive: the replica was heard from within an election timeout.
+	RecentActive bool
+}
+
+// CaughtUp reports whether a replica is replicating normally and holds the
+// log up to within lag entries of commit.
+func (p ReplicaProgress) CaughtUp(commit, lag uint64) bool {
+	return p.State == "replicate" && p.Match+lag >= commit
 }
 
 // Range returns this node's view of a range.
@@ -58,6 +83,13 @@ func (r *replica) info() RangeInfo {
 		info.AppliedIndex = r.state.Index
 	}
 	info.Leader = r.peerNodeLocked(r.leaderID)
+	info.CommitIndex = r.rn.BasicStatus().HardState.GetCommit()
+	if info.IsLeader {
+		info.Progress = make(map[uint64]ReplicaProgress)
+		r.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+			info.Progress[id] = ReplicaProgress{Match: pr.Match, State: strings.ToLower(strings.TrimPrefix(pr.State.String(), "State")), RecentActive: pr.RecentActive}
+		})
+	}
 	return info
 }
 
