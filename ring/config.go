@@ -3,6 +3,7 @@ package ring
 import (
 	"crypto/tls"
 	"fmt"
+	"google.golang.org/grpc"
 	"io"
 	"log/slog"
 	"net"
@@ -75,6 +76,10 @@ type Config struct {
 	// Listener, if set, is used instead of listening on BindAddr, so the ring
 	// can share a port (see transport.SplitGRPC). Stop closes it.
 	Listener net.Listener
+	// RegisterServices, if set, is called with the node's gRPC server before
+	// it starts serving, so an application can serve its own services on
+	// the ring's port. They stop with the node.
+	RegisterServices func(s *grpc.Server)
 	// Peers, if set, is a source of nodes believed alive (for example a
 	// gossip membership). Each stabilization round the node asks whether a
 	// peer would be a closer successor and adopts it only after it answers.

@@ -123,6 +123,9 @@ func (n *Node) Start() error {
 	})
 	n.server = transport.NewServer(n.cfg.TLS)
 	ringpb.RegisterRingServer(n.server, &rpcServer{n: n})
+	if n.cfg.RegisterServices != nil {
+		n.cfg.RegisterServices(n.server)
+	}
 	n.events = newRangeEvents(n.cfg.OnRangeChange)
 	n.phase = phaseStarted
 	n.wg.Add(1)
