@@ -38,6 +38,10 @@ type RingNodeConfig struct {
 	// RejoinInterval is how often the seeds are re-joined while one of them
 	// is not a live member (default membership.DefaultRejoinInterval).
 	RejoinInterval time.Duration
+	// OnEvent, if set, sees every membership event after the ring has
+	// acted on it, in order, on the goroutine that consumes the events: it
+	// must not block for long.
+	OnEvent func(membership.Event)
 }
 
 // RingNode is a ring.Node with gossip membership on the same address:
@@ -51,6 +55,7 @@ type RingNodeConfig struct {
 type RingNode struct {
 	ring    *ring.Node
 	members *membership.Membership
+	onEvent func(membership.Event)
 	log     *slog.Logger
 	watched sync.WaitGroup
 
@@ -93,7 +98,7 @@ func StartRingNode(cfg RingNodeConfig) (*RingNode, error) {
 	if rc.Name == "" {
 		rc.Name = rc.AdvAddr
 	}
-	n := &RingNode{log: logger, peerByName: map[string]ring.Server{}}
+	n := &RingNode{log: logger, peerByName: map[string]ring.Server{}, onEvent: cfg.OnEvent}
 	rc.Listener = grpcL
 	rc.Peers = n.peerList
 	n.ring = ring.New(rc)
@@ -190,6 +195,9 @@ func (n *RingNode) watch() {
 			}
 		default:
 			n.setPeer(ev.Member.Name, s, ok)
+		}
+		if n.onEvent != nil {
+			n.onEvent(ev)
 		}
 	}
 }
