@@ -78,3 +78,31 @@ func TestKeyKindsDoNotOverlap(t *testing.T) {
 		t.Errorf("DecodeUserKey round trip = %d %q %v", pos, key, ok)
 	}
 }
+
+func TestArcStatsCountsOnlyTheArc(t *testing.T) {
+	e, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	b := e.NewBatch()
+	for _, pos := range []uint64{5, 10, 20, math.MaxUint64} {
+		if err := b.Set(UserKey(pos, []byte("k")), []byte("vv")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	keys, bytes, complete, err := e.ArcStats(5, 20, 100)
+	if err != nil || keys != 2 || bytes != 2*(9+1+2) || !complete {
+		t.Fatalf("ArcStats(5, 20] = %d keys, %d bytes, complete %v, %v", keys, bytes, complete, err)
+	}
+	// Wrapping arc (10, 5]: positions 20, max, 5.
+	if keys, _, _, _ := e.ArcStats(10, 5, 100); keys != 3 {
+		t.Fatalf("ArcStats(10, 5] = %d keys, want 3", keys)
+	}
+	if keys, _, complete, _ := e.ArcStats(0, 0, 2); keys != 2 || complete {
+		t.Fatalf("limited ArcStats = %d keys, complete %v", keys, complete)
+	}
+}
