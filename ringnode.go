@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -76,10 +77,6 @@ func StartRingNode(cfg RingNodeConfig) (*RingNode, error) {
 	if rc.Network == nil {
 		rc.Network = transport.TCP()
 	}
-	logger := rc.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	if rc.Listener != nil {
 		return nil, errors.New("concord: RingNodeConfig.Ring.Listener must be empty: StartRingNode opens the listener")
 	}
@@ -89,6 +86,20 @@ func StartRingNode(cfg RingNodeConfig) (*RingNode, error) {
 	l, err := rc.Network.Listen(rc.BindAddr)
 	if err != nil {
 		return nil, fmt.Errorf("concord: listen on %s: %w", rc.BindAddr, err)
+	}
+	cfg.Ring = rc
+	return startRingNodeOn(l, cfg)
+}
+
+// startRingNodeOn is StartRingNode on a listener the caller opened.
+func startRingNodeOn(l net.Listener, cfg RingNodeConfig) (*RingNode, error) {
+	rc := cfg.Ring
+	if rc.Network == nil {
+		rc.Network = transport.TCP()
+	}
+	logger := rc.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	grpcL, gossipL := transport.SplitGRPC(l)
 	bound := l.Addr().String()

@@ -127,12 +127,18 @@ func (s *Store) TransferLeadership(ctx context.Context, rangeID uint64, node str
 		return nil
 	}
 	r.rn.TransferLeader(id)
+	// Raft abandons a transfer the target cannot complete (it has not
+	// applied a configuration change, say) after an election timeout; it
+	// then stays leader with no transfer pending, so poll for that too.
+	check := time.NewTicker(s.cfg.electionTimeout())
+	defer check.Stop()
 	for {
 		changed := r.leaderChanged
 		r.mu.Unlock()
 		s.sched.enqueue(rangeID)
 		select {
 		case <-changed:
+		case <-check.C:
 		case <-ctx.Done():
 			return fmt.Errorf("range %d: transfer leadership: %w", rangeID, ctxErr(ctx))
 		}
@@ -144,6 +150,14 @@ func (s *Store) TransferLeadership(ctx context.Context, rangeID uint64, node str
 		if r.leaderID != 0 && r.leaderID != r.replicaID {
 			r.mu.Unlock()
 			return fmt.Errorf("range %d: leadership went to replica %d, not %d: %w", rangeID, r.leaderID, id, ErrUnavailable)
+		}
+		if r.destroyed {
+			r.mu.Unlock()
+			return fmt.Errorf("range %d: %w", rangeID, ErrRangeNotFound)
+		}
+		if r.isLeaderLocked() && r.rn.BasicStatus().LeadTransferee == 0 {
+			r.mu.Unlock()
+			return fmt.Errorf("range %d: raft abandoned the transfer to replica %d: %w", rangeID, id, ErrUnavailable)
 		}
 	}
 }

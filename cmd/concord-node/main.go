@@ -1,11 +1,17 @@
-// Command concord-node runs a Concord node.
+// Command concord-node runs a Concord node: a member of a distributed,
+// strongly consistent key-value store whose key ranges are Raft groups
+// placed on a Chord ring.
 //
-// For now it runs the ring layer: a Chord ring node with gossip failure
-// detection on one address. With no flags it starts a single local
-// development node on 127.0.0.1:7946 that creates a ring; --join makes it
-// join an existing ring instead. SIGTERM or SIGINT leaves the ring
-// gracefully (the arc is handed over first); SIGKILL is a crash the rest of
-// the ring repairs.
+// With no flags it starts a single local development node on
+// 127.0.0.1:7946 with its data under ./concord-data; --join makes it join
+// an existing cluster instead. A restart on the same data directory comes
+// back with the same identity and data. SIGTERM or SIGINT leaves the
+// cluster gracefully (leaderships and the ring arc are handed over first);
+// SIGKILL is a crash the rest of the cluster survives.
+//
+// Subcommands talk to a running node:
+//
+//	concord-node status [--addr 127.0.0.1:7946] [--json]
 package main
 
 import (
@@ -26,7 +32,15 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "status" {
+		if err := runStatus(args[1:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "concord-node status:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(args, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "concord-node:", err)
 		os.Exit(1)
 	}
@@ -34,8 +48,9 @@ func main() {
 
 // options are the parsed command-line flags.
 type options struct {
-	name, bind, advertise, join, logLevel, logFormat string
-	stabilize                                        time.Duration
+	name, bind, advertise, join, dataDir, logLevel, logFormat string
+	replicas                                                  int
+	stabilize, replaceAfter                                   time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -43,9 +58,12 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs := flag.NewFlagSet("concord-node", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.name, "name", "", "unique node name (default: the advertised address)")
-	fs.StringVar(&o.bind, "bind", "127.0.0.1:7946", "ip:port for ring RPCs and gossip (TCP and UDP); port 0 picks one")
+	fs.StringVar(&o.bind, "bind", concord.DefaultBindAddr, "ip:port for all node-to-node traffic (TCP and UDP); port 0 picks one")
 	fs.StringVar(&o.advertise, "advertise", "", "ip:port other nodes use to reach this one (default: the bound address)")
-	fs.StringVar(&o.join, "join", "", "comma-separated seed addresses of a running ring; empty creates a new ring")
+	fs.StringVar(&o.join, "join", "", "comma-separated seed addresses of a running cluster; empty creates a new cluster (or restarts one from --data-dir)")
+	fs.StringVar(&o.dataDir, "data-dir", "concord-data", "directory holding this node's identity and data")
+	fs.IntVar(&o.replicas, "replicas", 3, "replication factor of every range (fewer while the cluster is smaller)")
+	fs.DurationVar(&o.replaceAfter, "replace-after", 30*time.Second, "how long a failed node may be away before its replicas are rebuilt elsewhere")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	fs.DurationVar(&o.stabilize, "stabilize-interval", ring.DefaultStabilizeInterval, "period of ring stabilization rounds")
@@ -93,48 +111,33 @@ func run(args []string, logOut io.Writer) error {
 		}
 	}
 
-	changes := make(chan ring.Range, 16)
-	node, err := concord.StartRingNode(concord.RingNodeConfig{
-		Ring: ring.Config{
-			Name:              o.name,
-			BindAddr:          o.bind,
-			AdvAddr:           o.advertise,
-			StabilizeInterval: o.stabilize,
-			Logger:            logger,
-			OnRangeChange: func(r ring.Range) {
-				select {
-				case changes <- r:
-				default: // the watcher also polls; a dropped wake-up costs nothing
-				}
-			},
-		},
-		Seeds: seeds,
+	if o.replicas < 1 {
+		return fmt.Errorf("--replicas must be at least 1, got %d", o.replicas)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	node, err := concord.Open(jctx, concord.Config{
+		Name:              o.name,
+		BindAddr:          o.bind,
+		AdvertiseAddr:     o.advertise,
+		Seeds:             seeds,
+		DataDir:           o.dataDir,
+		Replicas:          o.replicas,
+		ReplaceAfter:      o.replaceAfter,
+		StabilizeInterval: o.stabilize,
+		Logger:            logger,
 	})
+	cancel()
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	r := node.Ring()
-	logger.Info("node listening", "name", r.Name(), "id", r.Id(), "addr", r.Address())
+	logger.Info("node listening", "name", r.Name(), "id", r.Id(), "addr", r.Address(), "data_dir", o.dataDir)
+	watchRing(ctx, r, logger, o.stabilize)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if len(seeds) == 0 {
-		err = node.Create()
-	} else {
-		jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = node.Join(jctx, seeds...)
-		cancel()
-	}
-	if err != nil {
-		node.Stop()
-		return err
-	}
-	watchRing(ctx, r, changes, logger, o.stabilize)
-
-	logger.Info("leaving ring")
-	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := node.Leave(lctx); err != nil {
+	logger.Info("leaving cluster")
+	if err := node.Close(); err != nil {
 		return fmt.Errorf("leave: %w", err)
 	}
 	return nil
@@ -142,7 +145,7 @@ func run(args []string, logOut io.Writer) error {
 
 // watchRing logs the node's range and successors whenever they change,
 // until ctx ends.
-func watchRing(ctx context.Context, r *ring.Node, changes <-chan ring.Range, logger *slog.Logger, every time.Duration) {
+func watchRing(ctx context.Context, r *ring.Node, logger *slog.Logger, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var lastRange ring.Range
@@ -160,7 +163,6 @@ func watchRing(ctx context.Context, r *ring.Node, changes <-chan ring.Range, log
 		select {
 		case <-ctx.Done():
 			return
-		case <-changes:
 		case <-t.C:
 		}
 	}

@@ -74,7 +74,7 @@ func buildNode(t *testing.T) string {
 
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1:0", "--log-format", "json", "--stabilize-interval", "100ms"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1:0", "--log-format", "json", "--stabilize-interval", "100ms", "--data-dir", t.TempDir()}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
