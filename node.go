@@ -153,6 +153,7 @@ func (n *Node) start(ctx context.Context, id identity) error {
 		Owner:      n.owner,
 		Resolve:    n.resolve,
 		Pool:       n.pool,
+		Limits:     cfg.Limits,
 		Logger:     log,
 		Registerer: cfg.Registerer,
 	})
@@ -184,6 +185,7 @@ func (n *Node) start(ctx context.Context, id identity) error {
 		ClientTLS:         cfg.ClientTLS,
 		Network:           cfg.Network,
 		OnRangeChange:     func(ring.Range) { n.rebal.Trigger() },
+		ServerOptions:     router.ServerOptions(),
 		RegisterServices: func(s *grpc.Server) {
 			n.wire.Register(s)
 			n.router.Register(s)

@@ -80,6 +80,9 @@ type Config struct {
 	// it starts serving, so an application can serve its own services on
 	// the ring's port. They stop with the node.
 	RegisterServices func(s *grpc.Server)
+	// ServerOptions are added to the node's gRPC server (for example a
+	// larger receive limit for the services RegisterServices adds).
+	ServerOptions []grpc.ServerOption
 	// Peers, if set, is a source of nodes believed alive (for example a
 	// gossip membership). Each stabilization round the node asks whether a
 	// peer would be a closer successor and adopts it only after it answers.

@@ -121,7 +121,7 @@ func (n *Node) Start() error {
 		CallTimeout: n.cfg.RPCTimeout,
 		IdleTimeout: n.idleTimeout(),
 	})
-	n.server = transport.NewServer(n.cfg.TLS)
+	n.server = transport.NewServer(n.cfg.TLS, n.cfg.ServerOptions...)
 	ringpb.RegisterRingServer(n.server, &rpcServer{n: n})
 	if n.cfg.RegisterServices != nil {
 		n.cfg.RegisterServices(n.server)
@@ -143,15 +143,19 @@ func (n *Node) Start() error {
 }
 
 // idleTimeout is how long the node keeps a connection nobody uses. A node
-// talks every round to its successor and, over a finger cycle, to its
-// fingers; connections made for one lookup's path are rarely needed again
-// soon, and each costs both ends buffers and goroutines (at 1024 nodes in
-// one process, connections were most of the memory).
+// talks every round to its successor and once per finger cycle to each
+// finger: a cycle takes about one round per distinct finger, log2(N) of them
+// in a ring of N nodes, so 32 rounds keep those connections open in any
+// ring of up to about 2^30 nodes instead of closing and reopening them
+// every cycle. Connections made for one lookup's path are rarely needed
+// again soon, and each costs both ends buffers and goroutines (at 1024
+// nodes in one process, connections were most of the memory), so they
+// should not outlive that by much.
 func (n *Node) idleTimeout() time.Duration {
 	if n.cfg.StabilizeInterval <= 0 {
 		return transport.DefaultIdleTimeout
 	}
-	return max(10*n.cfg.StabilizeInterval, 5*time.Second)
+	return max(32*n.cfg.StabilizeInterval, 5*time.Second)
 }
 
 // Stop halts the node at once. To the rest of the ring this is a crash: no
@@ -445,7 +449,7 @@ func (n *Node) Stats() Stats { return n.stats.snapshot() }
 type Stats struct {
 	StabilizeRounds  uint64 // completed stabilization rounds
 	SuccessorChanges uint64 // times the first successor changed
-	Lookups          uint64 // lookups started by this node (including finger fixes)
+	Lookups          uint64 // lookups started by this node (including finger fixes that needed one)
 	LookupHops       uint64 // remote steps taken by those lookups
 	LookupFailures   uint64 // lookups that did not find an owner
 }

@@ -124,7 +124,7 @@ func (c *testCluster) addNode(name string) *testNode {
 		Engine:       nd.engine,
 		Transport:    nd.wire,
 		Machine:      &kv.Machine{Limits: kv.DefaultLimits(), Position: testPosition},
-		TickInterval: probeTick,
+		TickInterval: 20 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatalf("%s: new store: %v", name, err)

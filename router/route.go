@@ -101,6 +101,10 @@ func (r *Router) judge(o *op, t target, rep *reply, err error, tried map[string]
 			r.cache.dropLeader(t.rangeID, t.node)
 			return false, "", &unknownOutcome{cause: err}
 		}
+		if status.Code(se.err) == codes.ResourceExhausted {
+			// A message over a size limit is over it everywhere.
+			return false, "", err
+		}
 		tried[t.node] = true
 		r.cache.dropLeader(t.rangeID, t.node)
 		reason = retryUnreachable
