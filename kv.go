@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/concord-kv/concord/rangegroup"
 	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
 )
 
@@ -289,15 +288,10 @@ func (n *Node) read(ctx context.Context, op string, level Consistency, req *kvpb
 	return resp, nil
 }
 
-// closed reports whether the node is closed. The Store is stopped only by
-// Close, and is the one layer that says so without side effects: asking
-// it about any range answers ErrStopped once it is stopped. Checking
-// before sending makes a call on a closed node fail at once, instead of
-// the router retrying until the deadline.
-func (n *Node) closed() bool {
-	_, err := n.store.Range(0)
-	return errors.Is(err, rangegroup.ErrStopped)
-}
+// closed reports whether Close (or a failed Open) has begun shutting the
+// node down; calls then fail at once instead of the router retrying until
+// the deadline.
+func (n *Node) closed() bool { return n.stopping.Load() }
 
 // closedDuring adds ErrClosed to the error of a call that failed because
 // the node was closed while it ran.

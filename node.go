@@ -41,6 +41,7 @@ type Node struct {
 	rebal    *rebalance.Rebalancer
 	members  *memberView
 
+	stopping  atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -306,6 +307,7 @@ func (n *Node) Close() error {
 
 // shutdown stops every layer top-down; graceful leaves the cluster first.
 func (n *Node) shutdown(graceful bool) error {
+	n.stopping.Store(true)
 	var errs []error
 	if n.rebal != nil {
 		n.rebal.Stop()
