@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -11,7 +13,10 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/concord-kv/concord/api/adminpb"
 
 	"github.com/concord-kv/concord/internal/await"
 	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
@@ -130,4 +135,34 @@ func TestKilledProcessCatchesUp(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The operator's view: every member and every range with its replicas.
+	await.Until(t, 30*time.Second, "status lists the cluster", func() error {
+		out, err := exec.Command(bin, "status", "--addr", seed, "--json").Output()
+		if err != nil {
+			return fmt.Errorf("status: %w", err)
+		}
+		var st adminpb.StatusResponse
+		if err := protojson.Unmarshal(out, &st); err != nil {
+			return err
+		}
+		if len(st.Members) < 3 || len(st.Ranges) < 3 {
+			return fmt.Errorf("%d members, %d ranges", len(st.Members), len(st.Ranges))
+		}
+		var keys int64
+		for _, r := range st.Ranges {
+			if len(r.Replicas) != 3 || r.Leader == "" {
+				return fmt.Errorf("range %d: replicas %v, leader %q", r.RangeId, r.Replicas, r.Leader)
+			}
+			keys += r.Keys
+		}
+		if keys != int64(len(want)) {
+			return fmt.Errorf("status counts %d keys, want %d", keys, len(want))
+		}
+		return nil
+	})
+	text, err := exec.Command(bin, "status", "--addr", seed).Output()
+	if err != nil || !strings.Contains(string(text), "MEMBERS") || !strings.Contains(string(text), "RANGES") {
+		t.Fatalf("status text output: %v\n%s", err, text)
+	}
 }
