@@ -248,3 +248,44 @@ func TestReplicaMovesAndLeadershipTransfer(t *testing.T) {
 		c.checkValues(c.node(name), 1, want)
 	}
 }
+
+// A replica removed while its node was down never learns of its removal;
+// when the range adds the node back (a new replica id), the old
+// incarnation is discarded and the new one catches up by snapshot.
+func TestRemovedReplicaReAddedWhileDown(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 3, nil)
+	c.createRange(1, 0, 0, "n1", "n2", "n3")
+	n3 := c.node("n3")
+	c.put(1, "before", "v")
+	n3.crash()
+	c.net.Crash(n3.ip)
+	change := func(ch ReplicaChange) {
+		await.Until(t, 20*time.Second, fmt.Sprintf("change %v", ch), func() error {
+			return c.leader(1).currentStore().ChangeReplicas(t.Context(), 1, []ReplicaChange{ch})
+		})
+	}
+	change(ReplicaChange{Type: RemoveReplica, Node: "n3"})
+	c.put(1, "while-removed", "w")
+	change(ReplicaChange{Type: AddLearner, Node: "n3"})
+	c.net.Restart(n3.ip)
+	n3.restart()
+	if info, err := n3.currentStore().Range(1); err != nil || info.ReplicaID != 3 {
+		t.Fatalf("n3 restarted without its old replica: %+v, %v", info, err)
+	}
+	await.Until(t, 30*time.Second, "n3's new incarnation catches up", func() error {
+		info, err := n3.currentStore().Range(1)
+		if err != nil {
+			return err
+		}
+		if info.ReplicaID <= 3 {
+			return fmt.Errorf("n3 still runs replica %d", info.ReplicaID)
+		}
+		resp, err := n3.get(1, Eventual, "while-removed")
+		if err != nil {
+			return err
+		}
+		_, err = valueOf(resp)
+		return err
+	})
+}

@@ -1,6 +1,7 @@
 package rangegroup
 
 import (
+	"github.com/concord-kv/concord/transport/raftwire"
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/tracker"
 
@@ -159,5 +160,38 @@ func (s *Store) TransferLeadership(ctx context.Context, rangeID uint64, node str
 			r.mu.Unlock()
 			return fmt.Errorf("range %d: raft abandoned the transfer to replica %d: %w", rangeID, id, ErrUnavailable)
 		}
+	}
+}
+
+// superseded reports whether the replica has been replaced by a newer
+// incarnation on this node.
+func (r *replica) superseded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.supersededBy != 0 && !r.destroyed
+}
+
+// replaceIncarnation destroys a replica that messages for a higher replica
+// id have shown to be removed, and hands those messages to a new,
+// uninitialized replica, which catches up by snapshot. Only the worker that
+// owns the range calls it, so nothing else persists for the old one.
+func (s *Store) replaceIncarnation(r *replica) {
+	r.mu.Lock()
+	pending := r.supersededInbox
+	r.supersededInbox = nil
+	newID := r.supersededBy
+	r.mu.Unlock()
+	s.removeReplica(r)
+	s.cfg.Logger.Info("replica superseded", "range", r.rangeID, "old", r.replicaID, "new", newID)
+	var msgs []raftwire.Message
+	from := ""
+	for _, m := range pending {
+		if m.msg.GetTo() == newID {
+			msgs = append(msgs, raftwire.Message{RangeID: r.rangeID, Msg: m.msg})
+			from = m.from
+		}
+	}
+	if len(msgs) > 0 {
+		s.HandleMessages(from, msgs)
 	}
 }

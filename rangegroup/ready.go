@@ -34,6 +34,8 @@ func (s *Store) process(ids []uint64) {
 		}
 		if w := r.prepare(); w != nil {
 			work = append(work, w)
+		} else if r.superseded() {
+			s.replaceIncarnation(r)
 		}
 	}
 	if len(work) == 0 {
@@ -82,10 +84,22 @@ func (r *replica) prepare() *readyWork {
 	if r.destroyed {
 		return nil
 	}
+	// A message for a higher replica id means this node's replica was
+	// removed from the range (it never heard) and a new one added: this
+	// incarnation is garbage. The worker replaces it after this pass.
+	for i := range inbox {
+		if to := inbox[i].msg.GetTo(); to > r.replicaID && r.supersededBy < to {
+			r.supersededBy = to
+		}
+	}
+	if r.supersededBy != 0 {
+		r.supersededInbox = append(r.supersededInbox, inbox...)
+		return nil
+	}
 	for i := range inbox {
 		m := &inbox[i]
 		if m.msg.GetTo() != r.replicaID {
-			continue // addressed to an earlier or later incarnation
+			continue // addressed to an earlier incarnation
 		}
 		if from := m.msg.GetFrom(); from != 0 {
 			r.lastHeard[from] = m.at

@@ -57,6 +57,10 @@ type replica struct {
 	stampAppliedAt time.Time
 	// leaderChanged is closed and replaced whenever leaderID changes.
 	leaderChanged chan struct{}
+	// supersededBy is a higher replica id of this range addressed to this
+	// node; supersededInbox holds the messages that arrived meanwhile.
+	supersededBy    uint64
+	supersededInbox []inboundMessage
 	// createdAt is when an uninitialized replica was created, for garbage
 	// collection of replicas that never became members.
 	createdAt time.Time

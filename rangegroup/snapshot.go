@@ -178,6 +178,14 @@ func (s *Store) receiveSnapshot(from string, header []byte, next func() ([]byte,
 		return fmt.Errorf("range %d: snapshot overlaps another range on this node: %w", h.RangeId, ErrSnapshotRejected)
 	}
 	r.mu.Lock()
+	if to := msg.GetTo(); to > r.replicaID && !r.destroyed {
+		// A newer incarnation of this node's replica: retire this one; the
+		// sender retries the snapshot to the new one.
+		r.supersededBy = max(r.supersededBy, to)
+		r.mu.Unlock()
+		s.sched.enqueue(h.RangeId)
+		return fmt.Errorf("range %d: replica %d replaced by %d: %w", h.RangeId, r.replicaID, to, ErrSnapshotRejected)
+	}
 	if r.destroyed || r.replicaID != msg.GetTo() || (r.state != nil && r.state.Index >= state.Index) || r.snapshotIn != nil {
 		r.mu.Unlock()
 		return fmt.Errorf("range %d: snapshot at %d not needed: %w", h.RangeId, state.Index, ErrSnapshotRejected)
