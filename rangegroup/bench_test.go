@@ -11,7 +11,7 @@ package rangegroup
 // Every benchmark reports, besides ns/op (wall time divided by operations,
 // so the inverse of throughput), ops/s and the p50 and p99 latency of one
 // operation in microseconds. Write benchmarks on the Store also report
-// batches/op and persist-µs from the Store's metrics (see persisted).
+// batches/op and persist-µs from the Store's metrics (see benchPersisted).
 
 import (
 	"context"
@@ -62,12 +62,12 @@ func BenchmarkSyncedWrites(b *testing.B) {
 			if st == nil {
 				st = newBenchStore(sb, b.TempDir())
 			}
-			before := persistStats(st.store)
-			runWorkers(sb, writers, func(ctx context.Context, worker int, seq int64) error {
-				_, err := st.store.Write(ctx, 1, putRequest(benchKey(worker, seq), value))
+			before := benchPersistStats(st.store)
+			benchWorkers(sb, writers, func(ctx context.Context, worker int, seq int64) error {
+				_, err := st.store.Write(ctx, 1, benchPut(benchKey(worker, seq), value))
 				return err
 			})
-			persistStats(st.store).report(sb, before)
+			benchPersistStats(st.store).report(sb, before)
 		})
 		if st != nil {
 			st.close()
@@ -78,7 +78,7 @@ func BenchmarkSyncedWrites(b *testing.B) {
 			if db == nil {
 				db = openBenchPebble(sb, b.TempDir())
 			}
-			runWorkers(sb, writers, func(_ context.Context, worker int, seq int64) error {
+			benchWorkers(sb, writers, func(_ context.Context, worker int, seq int64) error {
 				batch := db.NewBatch()
 				defer batch.Close()
 				if err := batch.Set(benchKey(worker, seq), value, nil); err != nil {
@@ -123,12 +123,12 @@ func BenchmarkThreeNodes(b *testing.B) {
 
 	b.Run("write", func(b *testing.B) {
 		setup(b)
-		before := persistStats(ld.store)
-		runWorkers(b, clients, func(ctx context.Context, worker int, seq int64) error {
-			_, err := ld.store.Write(ctx, 1, putRequest(benchKey(worker, seq), value))
+		before := benchPersistStats(ld.store)
+		benchWorkers(b, clients, func(ctx context.Context, worker int, seq int64) error {
+			_, err := ld.store.Write(ctx, 1, benchPut(benchKey(worker, seq), value))
 			return err
 		})
-		persistStats(ld.store).report(b, before)
+		benchPersistStats(ld.store).report(b, before)
 	})
 	reads := []struct {
 		name   string
@@ -142,7 +142,7 @@ func BenchmarkThreeNodes(b *testing.B) {
 	for _, rd := range reads {
 		b.Run(rd.name, func(b *testing.B) {
 			setup(b)
-			runWorkers(b, clients, func(ctx context.Context, worker int, seq int64) error {
+			benchWorkers(b, clients, func(ctx context.Context, worker int, seq int64) error {
 				nd := ld
 				if rd.spread {
 					nd = c.nodes[worker%len(c.nodes)]
@@ -161,10 +161,10 @@ func BenchmarkThreeNodes(b *testing.B) {
 	}
 }
 
-// runWorkers calls op b.N times in total from exactly n goroutines, timing
+// benchWorkers calls op b.N times in total from exactly n goroutines, timing
 // each call, and reports ops/s and the p50 and p99 latency. The first error
 // fails the benchmark.
-func runWorkers(b *testing.B, n int, op func(ctx context.Context, worker int, seq int64) error) {
+func benchWorkers(b *testing.B, n int, op func(ctx context.Context, worker int, seq int64) error) {
 	b.Helper()
 	var (
 		next     atomic.Int64
@@ -203,31 +203,31 @@ func runWorkers(b *testing.B, n int, op func(ctx context.Context, worker int, se
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
-	b.ReportMetric(micros(percentile(all, 0.50)), "p50-µs")
-	b.ReportMetric(micros(percentile(all, 0.99)), "p99-µs")
+	b.ReportMetric(benchMicros(benchPercentile(all, 0.50)), "p50-µs")
+	b.ReportMetric(benchMicros(benchPercentile(all, 0.99)), "p99-µs")
 }
 
-// persisted is a Store's count of Raft persist batches and their total
+// benchPersisted is a Store's count of Raft persist batches and their total
 // duration, from its metrics. A worker writes one batch per pass, shared by
 // every range it handled; the batch is synced when it holds entries or a
 // new term or vote (a pass that only advances the commit index is not).
-type persisted struct {
+type benchPersisted struct {
 	batches float64
 	seconds float64
 }
 
-func persistStats(st *Store) persisted {
+func benchPersistStats(st *Store) benchPersisted {
 	var m dto.Metric
 	if err := st.metrics.syncDuration.Write(&m); err != nil {
 		panic(err) // a histogram always writes
 	}
-	return persisted{batches: float64(m.GetHistogram().GetSampleCount()), seconds: m.GetHistogram().GetSampleSum()}
+	return benchPersisted{batches: float64(m.GetHistogram().GetSampleCount()), seconds: m.GetHistogram().GetSampleSum()}
 }
 
-// report adds the batches persisted since before as batches/op (group
+// report adds the batches benchPersisted since before as batches/op (group
 // commit shares one batch among 1/(batches/op) writes) and persist-µs (the
 // mean time to write, and usually sync, one batch).
-func (p persisted) report(b *testing.B, before persisted) {
+func (p benchPersisted) report(b *testing.B, before benchPersisted) {
 	n := p.batches - before.batches
 	b.ReportMetric(n/float64(b.N), "batches/op")
 	if n > 0 {
@@ -235,8 +235,8 @@ func (p persisted) report(b *testing.B, before persisted) {
 	}
 }
 
-// percentile returns the q-quantile of sorted (nearest rank).
-func percentile(sorted []time.Duration, q float64) time.Duration {
+// benchPercentile returns the q-quantile of sorted (nearest rank).
+func benchPercentile(sorted []time.Duration, q float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -244,20 +244,20 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+func benchMicros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // benchKey names the seq-th put of a worker: no two puts share a key.
 func benchKey(worker int, seq int64) []byte {
 	return fmt.Appendf(nil, "w%03d-%010d", worker, seq)
 }
 
-func putRequest(key, value []byte) *kvpb.Request {
+func benchPut(key, value []byte) *kvpb.Request {
 	return &kvpb.Request{Op: &kvpb.Request_Put{Put: &kvpb.PutRequest{Key: key, Value: value}}}
 }
 
-// wholeCircle describes range id covering every position, with one voter
+// benchDescriptor describes range id covering every position, with one voter
 // on each named node.
-func wholeCircle(id uint64, nodes ...string) *storagepb.RangeDescriptor {
+func benchDescriptor(id uint64, nodes ...string) *storagepb.RangeDescriptor {
 	d := &storagepb.RangeDescriptor{RangeId: id, Generation: 1, NextReplicaId: uint64(len(nodes) + 1)}
 	for i, n := range nodes {
 		d.Replicas = append(d.Replicas, &storagepb.ReplicaDescriptor{Node: n, ReplicaId: uint64(i + 1), Type: storagepb.ReplicaType_VOTER})
@@ -268,7 +268,7 @@ func wholeCircle(id uint64, nodes ...string) *storagepb.RangeDescriptor {
 // openBenchPebble opens a plain Pebble database on a real directory.
 func openBenchPebble(b *testing.B, dir string) *pebble.DB {
 	b.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietPebble{}})
+	db, err := pebble.Open(dir, &pebble.Options{Logger: benchPebbleLogger{}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func newBenchStore(b *testing.B, dir string) *benchNode {
 		}
 	}()
 	nd.start(b, dir)
-	if err := nd.store.CreateRange(wholeCircle(1, "n1")); err != nil {
+	if err := nd.store.CreateRange(benchDescriptor(1, "n1")); err != nil {
 		b.Fatal(err)
 	}
 	(&benchCluster{b: b, nodes: []*benchNode{nd}}).leader(1)
@@ -351,18 +351,18 @@ type benchCluster struct {
 	nodes []*benchNode
 }
 
-// storeSlot hands a transport's deliveries to a Store created after the
+// benchHandler hands a transport's deliveries to a Store created after the
 // transport (the Store needs the transport to exist first). Deliveries
 // before the Store is set are dropped; Raft retries them.
-type storeSlot struct{ p atomic.Pointer[Store] }
+type benchHandler struct{ p atomic.Pointer[Store] }
 
-func (s *storeSlot) HandleMessages(from string, msgs []raftwire.Message) {
+func (s *benchHandler) HandleMessages(from string, msgs []raftwire.Message) {
 	if st := s.p.Load(); st != nil {
 		st.HandleMessages(from, msgs)
 	}
 }
 
-func (s *storeSlot) HandleSnapshot(ctx context.Context, from string, header []byte, next func() ([]byte, error)) error {
+func (s *benchHandler) HandleSnapshot(ctx context.Context, from string, header []byte, next func() ([]byte, error)) error {
 	st := s.p.Load()
 	if st == nil {
 		return ErrStopped
@@ -405,7 +405,7 @@ func newBenchCluster(b *testing.B, tempDir func() string, n int) *benchCluster {
 		}
 	}()
 	for i, name := range names {
-		slot := &storeSlot{}
+		slot := &benchHandler{}
 		wire, err := raftwire.New(raftwire.Config{Node: name, Network: hosts[i], Resolve: resolve, Handler: slot})
 		if err != nil {
 			b.Fatal(err)
@@ -418,7 +418,7 @@ func newBenchCluster(b *testing.B, tempDir func() string, n int) *benchCluster {
 		slot.p.Store(nd.store)
 	}
 	for _, nd := range c.nodes {
-		if err := nd.store.CreateRange(wholeCircle(1, names...)); err != nil {
+		if err := nd.store.CreateRange(benchDescriptor(1, names...)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -484,10 +484,15 @@ func (c *benchCluster) preload(ld *benchNode, keys int, value []byte) {
 	})
 }
 
-// quietPebble drops Pebble's informational logging ("Found 0 WALs"), which
-// would interleave with the benchmark lines, and keeps its errors.
-type quietPebble struct{}
+// benchPebbleLogger drops Pebble's informational logging ("Found 0
+// WALs"), which would interleave with the benchmark lines, and keeps its
+// errors.
+type benchPebbleLogger struct{}
 
-func (quietPebble) Infof(string, ...any)              {}
-func (quietPebble) Errorf(format string, args ...any) { pebble.DefaultLogger.Errorf(format, args...) }
-func (quietPebble) Fatalf(format string, args ...any) { pebble.DefaultLogger.Fatalf(format, args...) }
+func (benchPebbleLogger) Infof(string, ...any) {}
+func (benchPebbleLogger) Errorf(format string, args ...any) {
+	pebble.DefaultLogger.Errorf(format, args...)
+}
+func (benchPebbleLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}

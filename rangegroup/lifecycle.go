@@ -72,14 +72,17 @@ func (s *Store) removeReplica(r *replica) {
 		in.done <- fmt.Errorf("range %d: replica removed: %w", r.rangeID, ErrSnapshotRejected)
 	}
 	r.mu.Unlock()
+	// Delete the data before forgetting the replica: until then messages
+	// for the range still reach this (destroyed, inert) replica, so no new
+	// one can open the range's log while it is being deleted.
+	if err := s.destroyStored(r.rangeID, d); err != nil {
+		s.fatal(err)
+	}
 	s.mu.Lock()
 	if s.replicas[r.rangeID] == r {
 		delete(s.replicas, r.rangeID)
 	}
 	s.mu.Unlock()
-	if err := s.destroyStored(r.rangeID, d); err != nil {
-		s.fatal(err)
-	}
 	s.cfg.Logger.Info("replica removed", "range", r.rangeID, "replica", r.replicaID)
 }
 

@@ -135,8 +135,9 @@ func (s *Store) overlapsLive(rangeID uint64, a kv.Arc) bool {
 	for _, r := range others {
 		r.mu.Lock()
 		d := r.descriptorLocked()
+		dead := r.destroyed
 		r.mu.Unlock()
-		if d != nil && arcsOverlap(a, arcOf(d)) {
+		if d != nil && !dead && arcsOverlap(a, arcOf(d)) {
 			return true
 		}
 	}
