@@ -33,14 +33,16 @@ type ack struct {
 // apply applies the committed entries of every Ready in one unsynced batch:
 // the entries are durable in the Raft log, so a crash that loses the batch
 // re-applies them on restart.
-func (s *Store) apply(work []*readyWork) error {
+func (s *Store) apply(work []*readyWork, pick func(*readyWork) []*raftpb.Entry) error {
 	b := s.cfg.Engine.NewBatch()
 	defer b.Close()
 	for _, w := range work {
-		if len(w.rd.CommittedEntries) == 0 {
+		w.applied = nil
+		ents := pick(w)
+		if len(ents) == 0 || w.r.isDestroyed() {
 			continue
 		}
-		res, err := w.r.applyEntries(b, w.rd.CommittedEntries)
+		res, err := w.r.applyEntries(b, ents)
 		if err != nil {
 			return err
 		}
@@ -55,6 +57,7 @@ func (s *Store) apply(work []*readyWork) error {
 	for _, w := range work {
 		if w.applied != nil {
 			s.publish(w.r, w.applied)
+			w.applied = nil
 		}
 	}
 	return nil

@@ -65,6 +65,16 @@ func (s *Store) Write(ctx context.Context, rangeID uint64, req *kvpb.Request) (*
 // propose appends a command to the range's log at the leader and waits for
 // it to be applied.
 func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, error) {
+	// Encode outside the lock: many writers propose to one range at once.
+	// The stamp is taken from the clock here and raised to the state
+	// machine's clock under the lock only if the clock is behind it.
+	id := r.store.proposalID()
+	cmd := &rgpb.Command{Id: id, Stamp: r.store.cfg.Now().UnixNano()}
+	fill(cmd)
+	data, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command: %w", err)
+	}
 	r.mu.Lock()
 	if r.destroyed {
 		r.mu.Unlock()
@@ -75,13 +85,12 @@ func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, e
 		r.mu.Unlock()
 		return nil, err
 	}
-	id := r.store.proposalID()
-	cmd := &rgpb.Command{Id: id, Stamp: r.stampLocked()}
-	fill(cmd)
-	data, err := proto.Marshal(cmd)
-	if err != nil {
-		r.mu.Unlock()
-		return nil, fmt.Errorf("encode command: %w", err)
+	if stamp := r.stampLocked(); stamp > cmd.Stamp {
+		cmd.Stamp = stamp
+		if data, err = proto.Marshal(cmd); err != nil {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("encode command: %w", err)
+		}
 	}
 	p := &proposal{done: make(chan proposalResult, 1)}
 	r.proposals[id] = p

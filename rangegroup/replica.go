@@ -47,6 +47,8 @@ type replica struct {
 	snapshotsOut map[uint64]bool
 	// snapshotIn is a received snapshot waiting for Raft to accept it.
 	snapshotIn *incomingSnapshot
+	// persistedIndex is the last log index known durable here.
+	persistedIndex uint64
 	// truncatedTo is the index the log was last truncated to.
 	truncatedTo uint64
 	// peerNodes names the nodes of replica ids this replica heard from;
@@ -123,6 +125,9 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		return nil, fmt.Errorf("range %d: %w", rangeID, err)
 	}
 	r.truncatedTo = first - 1
+	if r.persistedIndex, err = log.LastIndex(); err != nil {
+		return nil, fmt.Errorf("range %d: %w", rangeID, err)
+	}
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:                        replicaID,
 		ElectionTick:              s.cfg.ElectionTicks,
@@ -186,6 +191,13 @@ func replicaIDOf(d *storagepb.RangeDescriptor, node string) uint64 {
 		}
 	}
 	return 0
+}
+
+// isDestroyed reports whether the replica has been removed.
+func (r *replica) isDestroyed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.destroyed
 }
 
 // isLeaderLocked reports whether this replica leads its range.

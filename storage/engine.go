@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -97,6 +98,12 @@ func Open(dir string, opts Options) (*Engine, error) {
 		Cache:              cache,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{l: logger},
+	}
+	// Bloom filters on every level: a write reads the key's current record
+	// first, and for a new key that read misses; without filters each miss
+	// searches every overlapping sstable.
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	// Pebble creates dir and its own subdirectory, syncing every parent it
 	// creates so that a new engine survives a crash; creating dir here first
