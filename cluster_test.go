@@ -20,7 +20,7 @@ import (
 // kvCluster is a set of Nodes in one process on an in-memory network, each
 // with its data in its own crashable in-memory filesystem.
 type kvCluster struct {
-	t        *testing.T
+	t        testing.TB
 	net      *transport.MemNetwork
 	replicas int
 	grace    time.Duration
@@ -36,7 +36,7 @@ type kvNode struct {
 	node *Node // nil while down
 }
 
-func newKVCluster(t *testing.T) *kvCluster {
+func newKVCluster(t testing.TB) *kvCluster {
 	c := &kvCluster{t: t, net: transport.NewMemNetwork(1), replicas: 3, grace: 3 * time.Second}
 	t.Cleanup(func() {
 		for _, n := range c.nodes {
@@ -58,7 +58,7 @@ func (c *kvCluster) config(n *kvNode, seeds []string) Config {
 		Network:           c.net.Host(n.ip),
 		Replicas:          c.replicas,
 		ReplaceAfter:      c.grace,
-		TickInterval:      20 * time.Millisecond,
+		TickInterval:      40 * time.Millisecond,
 		StabilizeInterval: 100 * time.Millisecond,
 		Gossip:            membership.FastTiming(),
 		RequestTimeout:    5 * time.Second,
@@ -126,8 +126,10 @@ func (c *kvCluster) leave(n *kvNode) {
 // crash kills a node: its network host goes dark and its unsynced writes
 // are lost.
 func (c *kvCluster) crash(n *kvNode) {
-	image := n.fs.CrashClone(vfs.CrashCloneCfg{})
+	// Cut the network first: a node still talking could acknowledge log
+	// entries after the disk image is taken, which no real crash allows.
 	c.net.Crash(n.ip)
+	image := n.fs.CrashClone(vfs.CrashCloneCfg{})
 	n.node.shutdown(false)
 	c.mu.Lock()
 	n.node, n.fs = nil, image
@@ -178,6 +180,16 @@ func (c *kvCluster) placementError() error {
 	ranges := st.Ranges
 	if len(ranges) == 0 {
 		return errors.New("no ranges")
+	}
+	// Every member's id ends a range: the range it joined was split there.
+	ends := make(map[uint64]bool, len(ranges))
+	for _, r := range ranges {
+		ends[r.End] = true
+	}
+	for _, m := range ring {
+		if !ends[m.id] && !(len(ranges) == 1 && ranges[0].Start == ranges[0].End) {
+			return fmt.Errorf("no range ends at %s's id %x", m.name, m.id)
+		}
 	}
 	// Sorted by end: each range starts where the previous one ended, and
 	// the first starts where the last ends (wrapping).

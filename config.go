@@ -52,7 +52,8 @@ type Config struct {
 	// Limits bounds keys, values and batches (default kv.DefaultLimits():
 	// 4 KiB keys, 1 MiB values, 500 items).
 	Limits kv.Limits
-	// TickInterval is the Raft tick (default 100 ms; elections after ten).
+	// TickInterval is the Raft tick (default 100 ms; a follower campaigns
+	// 5 to 10 ticks after it last heard its leader).
 	TickInterval time.Duration
 	// StabilizeInterval is the ring's stabilization period (default 500 ms).
 	StabilizeInterval time.Duration

@@ -144,12 +144,13 @@ func (nd *testNode) start() {
 	wire.Register(srv)
 	go func() { _ = srv.Serve(lis) }()
 	cfg := Config{
-		NodeName:     nd.name,
-		Engine:       eng,
-		Transport:    wire,
-		Machine:      &kv.Machine{Limits: kv.DefaultLimits(), Position: testPosition},
-		TickInterval: 20 * time.Millisecond,
-		RaftLogKeep:  50,
+		NodeName:      nd.name,
+		Engine:        eng,
+		Transport:     wire,
+		Machine:       &kv.Machine{Limits: kv.DefaultLimits(), Position: testPosition},
+		TickInterval:  20 * time.Millisecond,
+		ElectionTicks: 10,
+		RaftLogKeep:   50,
 	}
 	if nd.c.cfg != nil {
 		nd.c.cfg(&cfg)

@@ -37,8 +37,10 @@ type Config struct {
 	Now func() time.Time
 	// TickInterval is the Raft tick (default 100 ms).
 	TickInterval time.Duration
-	// ElectionTicks is the election timeout in ticks (default 10); the
-	// heartbeat is one tick.
+	// ElectionTicks is the election timeout in ticks (default 5: with the
+	// default tick a follower campaigns 0.5–1 s after it last heard its
+	// leader, so a range elects a new leader within about a second of a
+	// crash); the heartbeat is one tick.
 	ElectionTicks int
 	// Workers is the number of scheduler workers (default 2·GOMAXPROCS).
 	Workers int
@@ -75,7 +77,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.TickInterval = 100 * time.Millisecond
 	}
 	if c.ElectionTicks <= 1 {
-		c.ElectionTicks = 10
+		c.ElectionTicks = 5
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2 * runtime.GOMAXPROCS(0)

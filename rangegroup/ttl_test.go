@@ -19,7 +19,7 @@ func TestExpiredKeysAreHiddenAndSwept(t *testing.T) {
 	t.Parallel()
 	c := newTestCluster(t, 3, func(cfg *Config) { cfg.SweepInterval = 50 * time.Millisecond })
 	c.createRange(1, 0, 0, "n1", "n2", "n3")
-	c.write(1, &kvpb.Request{Op: &kvpb.Request_Put{Put: &kvpb.PutRequest{Key: []byte("short"), Value: []byte("v"), Ttl: int64(200 * time.Millisecond)}}})
+	put := c.write(1, &kvpb.Request{Op: &kvpb.Request_Put{Put: &kvpb.PutRequest{Key: []byte("short"), Value: []byte("v"), Ttl: int64(200 * time.Millisecond)}}})
 	c.put(1, "long", "v")
 	resp, err := c.leader(1).get(1, Strong, "short")
 	if err != nil {
@@ -28,10 +28,21 @@ func TestExpiredKeysAreHiddenAndSwept(t *testing.T) {
 	if _, err := valueOf(resp); err != nil {
 		t.Fatalf("key read before it expires: %v", err)
 	}
-	// Once expired, the key is gone from every replica's storage: the
-	// leader proposed its deletion through the log.
+	// Once expired, the key is gone from every replica's storage (the
+	// leader proposed its deletion through the log) and no read sees it.
 	for _, nd := range c.nodes {
 		await.Until(t, 10*time.Second, "expired key swept at "+nd.name, func() error {
+			resp, err := nd.get(1, Eventual, "short")
+			if err != nil {
+				return err
+			}
+			if resp.Code != kvpb.ErrorCode_NOT_FOUND {
+				return fmt.Errorf("read: %v", resp.Code)
+			}
+			// Absent because swept, not because the put is not applied yet.
+			if info, err := nd.currentStore().Range(1); err != nil || info.AppliedIndex < put.Revision {
+				return fmt.Errorf("put not applied yet: %v", err)
+			}
 			_, ok, err := nd.engine.Get(storage.UserKey(testPosition([]byte("short")), []byte("short")))
 			if err != nil {
 				return err
@@ -41,13 +52,6 @@ func TestExpiredKeysAreHiddenAndSwept(t *testing.T) {
 			}
 			return nil
 		})
-		resp, err := nd.get(1, Eventual, "short")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.Code != kvpb.ErrorCode_NOT_FOUND {
-			t.Fatalf("%s: expired key read: %v", nd.name, resp)
-		}
 	}
 	c.checkValues(c.nodes[0], 1, map[string]string{"long": "v"})
 }
