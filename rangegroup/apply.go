@@ -155,8 +155,8 @@ func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResul
 }
 
 // publish makes an applied batch visible: the new applied state, waiters
-// answered, reads released, the log truncated, and removed replicas
-// destroyed. Called after the apply batch is committed.
+// answered, reads released, and removed replicas destroyed. Called after
+// the apply batch is committed.
 func (s *Store) publish(r *replica, res *applyResult) {
 	for _, sp := range res.splits {
 		s.startSplitRange(sp)
@@ -176,7 +176,5 @@ func (s *Store) publish(r *replica, res *applyResult) {
 	r.mu.Unlock()
 	if res.removed {
 		s.removeReplica(r)
-		return
 	}
-	r.maybeTruncate()
 }

@@ -46,11 +46,22 @@ func (s *Store) process(ids []uint64) {
 	if len(work) == 0 {
 		return
 	}
-	if err := s.apply(work, func(w *readyWork) []*raftpb.Entry { return w.early }); err != nil {
-		s.fatal(err)
+	// Entries already durable are applied while this pass's new entries
+	// are being synced: the apply's CPU work overlaps the fsync. A
+	// configuration change among them may remove the replica, whose log
+	// the persist is writing, so then the apply goes first, alone.
+	early := func(w *readyWork) []*raftpb.Entry { return w.early }
+	earlyDone := make(chan error, 1)
+	if overlapSafe(work) {
+		go func() { earlyDone <- s.apply(work, early) }()
+	} else {
+		earlyDone <- s.apply(work, early)
 	}
 	start := time.Now()
 	if err := s.persist(work); err != nil {
+		s.fatal(err)
+	}
+	if err := <-earlyDone; err != nil {
 		s.fatal(err)
 	}
 	s.metrics.readyBatches.Inc()
@@ -64,11 +75,30 @@ func (s *Store) process(ids []uint64) {
 	}
 	var again []uint64
 	for _, w := range work {
+		// Truncation writes the log too, so it waits until this pass's
+		// persist is done.
+		w.r.maybeTruncate()
 		if w.r.advance(w) {
 			again = append(again, w.r.rangeID)
 		}
 	}
 	s.sched.enqueueAll(again)
+}
+
+// overlapSafe reports whether the early entries of a pass can be applied
+// concurrently with persisting it: none of them is a configuration change
+// (which may destroy a replica being persisted) and there is some to apply.
+func overlapSafe(work []*readyWork) bool {
+	some := false
+	for _, w := range work {
+		for _, e := range w.early {
+			if e.GetType() != raftpb.EntryType_EntryNormal {
+				return false
+			}
+			some = true
+		}
+	}
+	return some
 }
 
 // fatal stops the process on a storage failure: after a failed sync or
