@@ -102,9 +102,12 @@ func (q *eventQueue) close() {
 // pointers to nodes that it keeps mutating under its internal lock, so
 // reading them races; the callbacks, in contrast, run with that lock held and
 // see each change exactly once. Invariants: members holds exactly the nodes
-// memberlist considers alive or suspect, each as of its last callback;
-// payload remembers the user part of each member's metadata so that a change
-// of flags alone (the leave notice) is not reported as Updated.
+// memberlist considers alive or suspect, each as of its last callback, with
+// its metadata still encoded: every node keeps an entry for every member, so
+// a decoded map per entry would cost a cluster of n nodes in one process
+// (the simulator) n² maps. Readers decode what they return, and comparing
+// the user part of two encodings tells a change of metadata from a change
+// of flags alone (the leave notice), which is not reported as Updated.
 type eventDelegate struct {
 	q        *eventQueue
 	logger   *slog.Logger
@@ -116,8 +119,8 @@ type eventDelegate struct {
 
 // liveMember is one entry of the member table.
 type liveMember struct {
-	member  Member
-	payload []byte
+	addr string
+	meta []byte // as gossiped (see encodeMeta); owned by the table
 }
 
 var (
@@ -135,22 +138,22 @@ func newEventDelegate(q *eventQueue, logger *slog.Logger, conflict func(name, ot
 func (d *eventDelegate) NotifyJoin(n *memberlist.Node) {
 	m, _ := memberFromNode(n, StateAlive, d.logger)
 	d.mu.Lock()
-	d.members[n.Name] = liveMember{member: m, payload: bytes.Clone(metaPayload(n.Meta))}
+	d.members[n.Name] = liveMember{addr: m.Addr, meta: bytes.Clone(n.Meta)}
 	d.mu.Unlock()
-	d.q.push(Event{Kind: Joined, Member: cloneMember(m)})
+	d.q.push(Event{Kind: Joined, Member: m})
 }
 
 // NotifyUpdate implements memberlist.EventDelegate.
 func (d *eventDelegate) NotifyUpdate(n *memberlist.Node) {
-	m, _ := memberFromNode(n, StateAlive, d.logger)
-	payload := metaPayload(n.Meta)
+	addr := n.Address()
 	d.mu.Lock()
 	prev, known := d.members[n.Name]
-	same := known && bytes.Equal(prev.payload, payload)
-	d.members[n.Name] = liveMember{member: m, payload: bytes.Clone(payload)}
+	same := known && bytes.Equal(metaPayload(prev.meta), metaPayload(n.Meta))
+	d.members[n.Name] = liveMember{addr: addr, meta: bytes.Clone(n.Meta)}
 	d.mu.Unlock()
 	if !same {
-		d.q.push(Event{Kind: Updated, Member: cloneMember(m)})
+		m, _ := memberFromNode(n, StateAlive, d.logger)
+		d.q.push(Event{Kind: Updated, Member: m})
 	}
 }
 
@@ -169,23 +172,36 @@ func (d *eventDelegate) NotifyLeave(n *memberlist.Node) {
 	d.q.push(Event{Kind: kind, Member: m})
 }
 
-// live returns copies of the live members, in no particular order.
+// member decodes an entry of the table. Undecodable metadata was logged when
+// the entry arrived; here it reads as empty.
+func (lm liveMember) member(name string) Member {
+	meta, _, err := decodeMeta(lm.meta)
+	if err != nil {
+		meta = map[string]string{}
+	}
+	return Member{Name: name, Addr: lm.addr, Meta: meta, State: StateAlive}
+}
+
+// live returns the live members, in no particular order.
 func (d *eventDelegate) live() []Member {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	out := make([]Member, 0, len(d.members))
-	for _, lm := range d.members {
-		out = append(out, cloneMember(lm.member))
+	for name, lm := range d.members {
+		out = append(out, lm.member(name))
 	}
 	return out
 }
 
-// lookup returns a copy of the live member called name.
+// lookup returns the live member called name.
 func (d *eventDelegate) lookup(name string) (Member, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	lm, ok := d.members[name]
-	return cloneMember(lm.member), ok
+	if !ok {
+		return Member{Meta: map[string]string{}}, false
+	}
+	return lm.member(name), true
 }
 
 // size returns the number of live members.
@@ -193,12 +209,6 @@ func (d *eventDelegate) size() int {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	return len(d.members)
-}
-
-// cloneMember copies m so the caller owns its Meta map.
-func cloneMember(m Member) Member {
-	m.Meta = cloneMeta(m.Meta)
-	return m
 }
 
 // NotifyConflict implements memberlist.ConflictDelegate: a name was announced

@@ -120,6 +120,7 @@ func (n *Node) Start() error {
 		TLS:         n.cfg.ClientTLS,
 		CallTimeout: n.cfg.RPCTimeout,
 		IdleTimeout: n.idleTimeout(),
+		DialOptions: []grpc.DialOption{grpc.WithReadBufferSize(clientReadBuffer)},
 	})
 	n.server = transport.NewServer(n.cfg.TLS, n.cfg.ServerOptions...)
 	ringpb.RegisterRingServer(n.server, &rpcServer{n: n})
@@ -145,18 +146,23 @@ func (n *Node) Start() error {
 // idleTimeout is how long the node keeps a connection nobody uses. A node
 // talks every round to its successor and once per finger cycle to each
 // finger: a cycle takes about one round per distinct finger, log2(N) of them
-// in a ring of N nodes, so 32 rounds keep those connections open in any
-// ring of up to about 2^30 nodes instead of closing and reopening them
-// every cycle. Connections made for one lookup's path are rarely needed
-// again soon, and each costs both ends buffers and goroutines (at 1024
-// nodes in one process, connections were most of the memory), so they
-// should not outlive that by much.
+// in a ring of N nodes, so 16 rounds keep those connections open in rings
+// of up to about 2^14 nodes instead of closing and reopening them every
+// cycle (larger rings only reconnect more often). Connections made for one
+// lookup's path are rarely needed again soon, and each costs both ends
+// buffers and goroutines (a thousand nodes checking lookups in one process
+// open tens of thousands), so they should not outlive that by much.
 func (n *Node) idleTimeout() time.Duration {
 	if n.cfg.StabilizeInterval <= 0 {
 		return transport.DefaultIdleTimeout
 	}
-	return max(32*n.cfg.StabilizeInterval, 5*time.Second)
+	return max(16*n.cfg.StabilizeInterval, 5*time.Second)
 }
+
+// clientReadBuffer is the read buffer of the node's outgoing connections.
+// They carry only ring replies, a few hundred bytes each, and most of them
+// are idle at any moment (see idleTimeout).
+const clientReadBuffer = 4 << 10
 
 // Stop halts the node at once. To the rest of the ring this is a crash: no
 // one is told, and the others repair around the gap. Use Leave to hand the

@@ -1,13 +1,20 @@
-// Command sim runs Concord's simulations. Today it has one:
+// Command sim runs Concord's simulations and load tools:
 //
 //	go run ./sim ring -nodes N -seed S -churn R -duration D [-lookups L] [-interval I] [-report file.md]
 //
-// which builds a ring of N nodes in one process on the in-memory network
-// (real gRPC, real gossip), measures lookup path lengths in steady state,
-// applies Poisson churn while looking keys up, waits for the ring to become
-// ideal again and checks the ring invariants throughout. It prints a report
-// on stdout, progress on stderr, and exits with status 1 if any invariant
-// was violated or a phase did not finish. See docs/sim.md.
+// builds a ring of N nodes in one process on the in-memory network (real
+// gRPC, real gossip), measures lookup path lengths in steady state, applies
+// Poisson churn while looking keys up, waits for the ring to become ideal
+// again and checks the ring invariants throughout. It prints a report on
+// stdout, progress on stderr, and exits with status 1 if any invariant was
+// violated or a phase did not finish. See docs/sim.md.
+//
+//	go run ./sim kv -nodes 3 -clients 64 -op write|strong|leader|eventual|mixed -duration 10s [-baseline]
+//
+// drives an in-process cluster of multi-raft Stores (engines on disk) with
+// concurrent clients and reports throughput and latency percentiles;
+// -baseline first runs a raw Pebble synced-batch loop for comparison. See
+// docs/benchmarks.md.
 package main
 
 import (
@@ -22,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/concord-kv/concord/sim/kvsim"
 	"github.com/concord-kv/concord/sim/ringsim"
 )
 
@@ -31,8 +39,11 @@ func main() {
 
 // run executes the command line args and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "kv" {
+		return kvsim.Main(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "ring" {
-		fmt.Fprintln(stderr, "usage: sim ring [flags]   (sim ring -h lists the flags)")
+		fmt.Fprintln(stderr, "usage: sim ring|kv [flags]   (sim ring -h, sim kv -h list the flags)")
 		return 2
 	}
 	cfg, opts, err := parseRing(args[1:], stderr)
@@ -98,13 +109,14 @@ func parseRing(args []string, stderr io.Writer) (ringsim.Config, options, error)
 	fs.IntVar(&cfg.Lookups, "lookups", 0, "steady-state lookups measured for path length (0: 2000)")
 	fs.Float64Var(&cfg.LookupRate, "lookup-rate", 0, "lookups per second during churn (0: 50)")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "stabilization interval (0: scaled to -nodes)")
-	fs.DurationVar(&cfg.RPCTimeout, "rpc-timeout", 0, "ring RPC timeout (0: max(2*interval, 500ms), 2s above 64 nodes)")
+	fs.DurationVar(&cfg.RPCTimeout, "rpc-timeout", 0, "ring RPC timeout (0: max(2*interval, 500ms) up to 64 nodes, 2s up to 512, 5s above)")
 	fs.DurationVar(&cfg.Gossip.ProbeInterval, "gossip-probe", 0, "memberlist probe interval (0: scaled to -nodes)")
 	fs.DurationVar(&cfg.Gossip.ProbeTimeout, "gossip-probe-timeout", 0, "memberlist probe timeout (0: scaled to -nodes)")
 	fs.DurationVar(&cfg.Gossip.GossipInterval, "gossip-interval", 0, "memberlist gossip interval (0: scaled to -nodes)")
 	fs.IntVar(&cfg.SuccessorCount, "successors", 0, "successor list length r (0: 8)")
 	fs.DurationVar(&cfg.Grace, "grace", 0, "how long a liveness invariant may fail before it is a violation (0: derived)")
 	fs.IntVar(&cfg.Batch, "batch", 0, "largest wave of concurrent joins during build-up (0: scaled to -nodes)")
+	fs.DurationVar(&cfg.CalmLatency, "calm-latency", 0, "pace the build and the ideal-ring check: wait until the p99 scheduler latency is at most this (0: gossip probe timeout/10; negative: never wait)")
 	fs.IntVar(&cfg.MinLive, "min-live", 0, "fewest live nodes churn leaves (0: min(4, nodes))")
 	fs.IntVar(&cfg.IdealKeys, "ideal-keys", 0, "keys every node looks up to confirm the ideal ring (0: 8)")
 	fs.DurationVar(&cfg.BuildTimeout, "build-timeout", 0, "budget of the build-up phase (0: derived)")

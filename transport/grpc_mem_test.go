@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"google.golang.org/grpc/connectivity"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+
+	"github.com/concord-kv/concord/internal/await"
 )
 
 const (
@@ -64,9 +67,12 @@ func TestGRPCMemCallsAndPoolReuse(t *testing.T) {
 	}
 
 	pool.Drop(addr)
-	if c1.GetState() != connectivity.Shutdown {
-		t.Errorf("dropped conn state %v", c1.GetState())
-	}
+	await.Until(t, 10*time.Second, "dropped connection shut down", func() error {
+		if st := c1.GetState(); st != connectivity.Shutdown {
+			return fmt.Errorf("dropped conn state %v", st)
+		}
+		return nil
+	})
 	if err := check(t, pool, addr); err != nil {
 		t.Fatalf("call after Drop: %v", err)
 	}

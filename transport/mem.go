@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // MemNetwork is an in-memory network of hosts, each named by an IP address,
@@ -20,23 +19,33 @@ import (
 // order once it heals. Datagrams behave like UDP: they may be dropped (cut,
 // loss, no receiver, full receive queue) but are never duplicated.
 //
-// Stream reads and writes take no network-wide lock and no connection has a
-// goroutine of its own, so tens of thousands of connections and hundreds of
-// thousands of writes per second stay cheap; datagram sends share a read
-// lock. All methods are safe for concurrent use.
+// No data path takes a network-wide lock, and no connection has a goroutine
+// of its own, so tens of thousands of connections and hundreds of thousands
+// of writes per second stay cheap. All methods are safe for concurrent use.
+//
+// Locking. Dials, closes and datagram sends read the host table and the
+// fault rules without locks (a sync.Map and an immutable rules snapshot) and
+// lock only the one or two hosts involved. mu serialises the rare writers:
+// adding a host, Crash, Restart and rule changes. (A network-wide
+// reader/writer lock on these paths once stalled a thousand simulated nodes:
+// with both cores busy, each hand-over of a contended lock waited for the
+// scheduler, and every datagram send queued behind any pending writer until
+// gossip probes timed out.) Each memHost's mu guards that host's sockets,
+// ports and down flag; linksMu guards links. Lock order: mu, then host locks
+// (two hosts in address order), then linksMu, then the locks of single
+// listeners, sockets and pipes.
 type MemNetwork struct {
-	mu    sync.RWMutex
-	hosts map[netip.Addr]*memHost
-	links map[linkKey]*link // only pairs with live stream connections
-	cuts  map[linkKey]struct{}
-	loss  map[linkKey]float64
-	delay map[linkKey]time.Duration
-	// anyLoss mirrors len(loss) > 0 so the RPC path skips the lock in the
-	// common case of no loss rules.
-	anyLoss atomic.Bool
-	// changed is closed and replaced whenever reachability may have
-	// changed (faults, crashes, new hosts), waking dials that hang.
-	changed chan struct{}
+	mu    sync.Mutex
+	hosts sync.Map // netip.Addr -> *memHost; stored under mu, never removed
+	rules atomic.Pointer[faultRules]
+	// changed is closed and replaced (under mu) whenever reachability may
+	// have changed (faults, crashes, new hosts), waking dials that hang.
+	// Readers load it before they look at hosts and rules, so a change
+	// after the look closes the channel they then wait on.
+	changed atomic.Pointer[chan struct{}]
+
+	linksMu sync.Mutex
+	links   map[linkKey]*link // only pairs with live stream connections
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -49,15 +58,14 @@ type MemNetwork struct {
 // reproducible as long as the order of sends is: every loss decision with
 // 0 < p < 1 draws exactly one number; p of 0 or 1 draws none.
 func NewMemNetwork(seed int64) *MemNetwork {
-	return &MemNetwork{
-		hosts:   make(map[netip.Addr]*memHost),
-		links:   make(map[linkKey]*link),
-		cuts:    make(map[linkKey]struct{}),
-		loss:    make(map[linkKey]float64),
-		delay:   make(map[linkKey]time.Duration),
-		changed: make(chan struct{}),
-		rng:     rand.New(rand.NewPCG(uint64(seed), 0x636f6e636f7264)),
+	m := &MemNetwork{
+		links: make(map[linkKey]*link),
+		rng:   rand.New(rand.NewPCG(uint64(seed), 0x636f6e636f7264)),
 	}
+	m.rules.Store(newFaultRules())
+	changed := make(chan struct{})
+	m.changed.Store(&changed)
+	return m
 }
 
 // Host returns the network as seen from the host with address ip (for example
@@ -72,10 +80,24 @@ func NewMemNetwork(seed int64) *MemNetwork {
 // error and panics (as in Crash and Restart).
 func (m *MemNetwork) Host(ip string) Network {
 	a := mustAddr("Host", ip)
+	if h := m.host(a); h != nil {
+		return h
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.hostLocked(a)
 }
+
+// host returns the host with address a, or nil if there is none yet.
+func (m *MemNetwork) host(a netip.Addr) *memHost {
+	if h, ok := m.hosts.Load(a); ok {
+		return h.(*memHost)
+	}
+	return nil
+}
+
+// watch returns the channel that closes at the next reachability change.
+func (m *MemNetwork) watch() <-chan struct{} { return *m.changed.Load() }
 
 // mustAddr parses a host ip given to a MemNetwork method.
 func mustAddr(method, ip string) netip.Addr {
@@ -86,12 +108,12 @@ func mustAddr(method, ip string) netip.Addr {
 	return a.Unmap()
 }
 
-// hostLocked returns the host for a, creating it up and empty.
+// hostLocked returns the host for a, creating it up and empty. mu is held.
 func (m *MemNetwork) hostLocked(a netip.Addr) *memHost {
-	h := m.hosts[a]
+	h := m.host(a)
 	if h == nil {
 		h = newMemHost(m, a)
-		m.hosts[a] = h
+		m.hosts.Store(a, h)
 		m.signalLocked() // dials hanging on an unknown address re-check
 	}
 	return h
@@ -108,6 +130,7 @@ func (m *MemNetwork) Crash(ip string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	h := m.hostLocked(a)
+	h.mu.Lock()
 	h.down = true
 	for _, l := range h.listeners {
 		l.closeLocked()
@@ -118,6 +141,7 @@ func (m *MemNetwork) Crash(ip string) {
 	for c := range h.conns {
 		c.abortLocked()
 	}
+	h.mu.Unlock()
 	m.signalLocked()
 }
 
@@ -127,12 +151,16 @@ func (m *MemNetwork) Restart(ip string) {
 	a := mustAddr("Restart", ip)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.hostLocked(a).down = false
+	h := m.hostLocked(a)
+	h.mu.Lock()
+	h.down = false
+	h.mu.Unlock()
 	m.signalLocked()
 }
 
-// signalLocked wakes everything waiting for reachability to change.
+// signalLocked wakes everything waiting for reachability to change. mu is
+// held, and the change is already visible.
 func (m *MemNetwork) signalLocked() {
-	close(m.changed)
-	m.changed = make(chan struct{})
+	next := make(chan struct{})
+	close(*m.changed.Swap(&next))
 }

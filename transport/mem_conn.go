@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync/atomic"
@@ -23,25 +24,47 @@ type memConn struct {
 }
 
 // connPair tracks the two ends of a connection, so the links they use are
-// released once both are closed (the survivor may still drain bytes).
+// released once both are closed (the survivor may still drain bytes). The
+// ends belong to different hosts, whose locks are taken separately, hence
+// the atomic count.
 type connPair struct {
-	open   int // ends not yet closed; guarded by MemNetwork.mu
+	open   atomic.Int32 // ends not yet closed
 	ab, ba *link
 }
 
-// connectLocked creates a connection from host h to listener l, queueing the
-// accepted end on l.
-func (m *MemNetwork) connectLocked(h *memHost, l *memListener) (*memConn, error) {
-	to := l.host
-	port, err := allocLocked(h.streamPorts, &h.nextStream)
+// errUnreachable tells Dial that the destination host is down: it waits for
+// a change instead of failing.
+var errUnreachable = errors.New("transport: host unreachable")
+
+// connect creates a connection from host h to port on host to, queueing the
+// accepted end on the listener. It fails with ErrHostDown if h is down,
+// errUnreachable if to is, and ErrConnRefused if nothing listens on port.
+func (m *MemNetwork) connect(h, to *memHost, port uint16) (*memConn, error) {
+	unlock := lockPair(h, to)
+	defer unlock()
+	switch {
+	case h.down:
+		return nil, ErrHostDown
+	case to.down:
+		return nil, errUnreachable
+	}
+	l := to.listeners[port]
+	if l == nil {
+		return nil, ErrConnRefused
+	}
+	local, err := allocLocked(h.streamPorts, &h.nextStream)
 	if err != nil {
 		return nil, err
 	}
-	h.streamPorts[port] = struct{}{}
-	pair := &connPair{open: 2, ab: m.acquireLinkLocked(h.ip, to.ip), ba: m.acquireLinkLocked(to.ip, h.ip)}
+	h.streamPorts[local] = struct{}{}
+	pair := &connPair{}
+	pair.open.Store(2)
+	m.linksMu.Lock()
+	pair.ab, pair.ba = m.acquireLinkLocked(h.ip, to.ip), m.acquireLinkLocked(to.ip, h.ip)
+	m.linksMu.Unlock()
 	up, down := newPipe(pair.ab), newPipe(pair.ba)
-	laddr := &net.TCPAddr{IP: h.nip, Port: int(port)}
-	client := &memConn{host: h, pair: pair, rx: down, tx: up, local: laddr, remote: l.addr, ephemeral: port}
+	laddr := &net.TCPAddr{IP: h.nip, Port: int(local)}
+	client := &memConn{host: h, pair: pair, rx: down, tx: up, local: laddr, remote: l.addr, ephemeral: local}
 	server := &memConn{host: to, pair: pair, rx: up, tx: down, local: l.addr, remote: laddr}
 	h.conns[client] = struct{}{}
 	to.conns[server] = struct{}{}
@@ -80,14 +103,14 @@ func (c *memConn) Close() error {
 	}
 	c.rx.closeRead()
 	c.tx.closeWrite()
-	m := c.host.m
-	m.mu.Lock()
+	c.host.mu.Lock()
 	c.forgetLocked()
-	m.mu.Unlock()
+	c.host.mu.Unlock()
 	return nil
 }
 
-// abortLocked closes this end as a crash would: the other end is reset.
+// abortLocked closes this end as a crash would: the other end is reset. Its
+// host's mu is held.
 func (c *memConn) abortLocked() {
 	if c.closed.Swap(true) {
 		return
@@ -98,17 +121,21 @@ func (c *memConn) abortLocked() {
 	c.forgetLocked()
 }
 
-// forgetLocked unregisters a closed end and frees what it held.
+// forgetLocked unregisters a closed end and frees what it held. Its host's
+// mu is held.
 func (c *memConn) forgetLocked() {
 	h := c.host
 	delete(h.conns, c)
 	if c.ephemeral != 0 {
 		delete(h.streamPorts, c.ephemeral)
 	}
-	if c.pair.open--; c.pair.open == 0 {
-		h.m.releaseLinkLocked(c.pair.ab)
-		h.m.releaseLinkLocked(c.pair.ba)
-		h.m.stats.connsOpen.Add(-1)
+	if c.pair.open.Add(-1) == 0 {
+		m := h.m
+		m.linksMu.Lock()
+		m.releaseLinkLocked(c.pair.ab)
+		m.releaseLinkLocked(c.pair.ba)
+		m.linksMu.Unlock()
+		m.stats.connsOpen.Add(-1)
 	}
 }
 

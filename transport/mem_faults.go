@@ -12,11 +12,10 @@ import "time"
 // held (not lost) until Heal.
 func (m *MemNetwork) Cut(a, b string) {
 	a, b = canonIP(a), canonIP(b)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.cuts[linkKey{a, b}] = struct{}{}
-	m.cuts[linkKey{b, a}] = struct{}{}
-	m.refreshLocked()
+	m.editRules(func(r *faultRules) {
+		r.cuts[linkKey{a, b}] = struct{}{}
+		r.cuts[linkKey{b, a}] = struct{}{}
+	})
 }
 
 // CutOneWay cuts only from->to. Datagrams to->from still pass; new stream
@@ -24,33 +23,29 @@ func (m *MemNetwork) Cut(a, b string) {
 // established ones only the from->to bytes are held.
 func (m *MemNetwork) CutOneWay(from, to string) {
 	from, to = canonIP(from), canonIP(to)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.cuts[linkKey{from, to}] = struct{}{}
-	m.refreshLocked()
+	m.editRules(func(r *faultRules) {
+		r.cuts[linkKey{from, to}] = struct{}{}
+	})
 }
 
 // Heal restores both directions between a and b (cuts only; loss and delay
 // rules stay). Held stream bytes are then delivered in order.
 func (m *MemNetwork) Heal(a, b string) {
 	a, b = canonIP(a), canonIP(b)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.cuts, linkKey{a, b})
-	delete(m.cuts, linkKey{b, a})
-	m.refreshLocked()
+	m.editRules(func(r *faultRules) {
+		delete(r.cuts, linkKey{a, b})
+		delete(r.cuts, linkKey{b, a})
+	})
 }
 
 // HealAll removes every cut, loss and delay rule. Crashed hosts stay crashed
 // (see Restart).
 func (m *MemNetwork) HealAll() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	clear(m.cuts)
-	clear(m.loss)
-	m.anyLoss.Store(false)
-	clear(m.delay)
-	m.refreshLocked()
+	m.editRules(func(r *faultRules) {
+		clear(r.cuts)
+		clear(r.loss)
+		clear(r.delay)
+	})
 }
 
 // Partition cuts every pair of hosts that are in different groups, in both
@@ -58,23 +53,22 @@ func (m *MemNetwork) HealAll() {
 // hosts in no group are unaffected, and hosts within a group stay connected
 // unless cut otherwise.
 func (m *MemNetwork) Partition(groups ...[]string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i, g := range groups {
-		for _, other := range groups[i+1:] {
-			for _, a := range g {
-				for _, b := range other {
-					a, b := canonIP(a), canonIP(b)
-					if a == b {
-						continue
+	m.editRules(func(r *faultRules) {
+		for i, g := range groups {
+			for _, other := range groups[i+1:] {
+				for _, a := range g {
+					for _, b := range other {
+						a, b := canonIP(a), canonIP(b)
+						if a == b {
+							continue
+						}
+						r.cuts[linkKey{a, b}] = struct{}{}
+						r.cuts[linkKey{b, a}] = struct{}{}
 					}
-					m.cuts[linkKey{a, b}] = struct{}{}
-					m.cuts[linkKey{b, a}] = struct{}{}
 				}
 			}
 		}
-	}
-	m.refreshLocked()
+	})
 }
 
 // SetLoss makes a fraction p (clamped to [0, 1]) of datagrams from->to vanish,
@@ -86,10 +80,9 @@ func (m *MemNetwork) Partition(groups ...[]string) {
 func (m *MemNetwork) SetLoss(from, to string, p float64) {
 	p = min(max(p, 0), 1)
 	from, to = canonIP(from), canonIP(to)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.loss[linkKey{from, to}] = p
-	m.anyLoss.Store(true)
+	m.editRules(func(r *faultRules) {
+		r.loss[linkKey{from, to}] = p
+	})
 }
 
 // SetDelay makes datagrams and stream bytes from->to arrive d later than they
@@ -99,47 +92,25 @@ func (m *MemNetwork) SetLoss(from, to string, p float64) {
 func (m *MemNetwork) SetDelay(from, to string, d time.Duration) {
 	d = max(d, 0)
 	from, to = canonIP(from), canonIP(to)
+	m.editRules(func(r *faultRules) {
+		r.delay[linkKey{from, to}] = d
+	})
+}
+
+// editRules publishes a copy of the rules changed by edit, pushes the change
+// to the live links and wakes dials that wait for reachability to change.
+func (m *MemNetwork) editRules(edit func(*faultRules)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.delay[linkKey{from, to}] = d
-	m.refreshLocked()
-}
-
-// refreshLocked pushes rule changes to the live links and wakes dials.
-func (m *MemNetwork) refreshLocked() {
+	r := m.rules.Load().clone()
+	edit(r)
+	m.rules.Store(r)
+	m.linksMu.Lock()
 	for key, l := range m.links {
-		l.update(m.cutLocked(key.from, key.to), m.delayLocked(key.from, key.to))
+		l.update(r.cut(key.from, key.to), r.delayOf(key.from, key.to))
 	}
+	m.linksMu.Unlock()
 	m.signalLocked()
-}
-
-func (m *MemNetwork) cutLocked(from, to string) bool {
-	_, cut := m.cuts[linkKey{from, to}]
-	return cut
-}
-
-func (m *MemNetwork) delayLocked(from, to string) time.Duration {
-	d, _ := lookupRule(m.delay, from, to)
-	return d
-}
-
-func (m *MemNetwork) lossLocked(from, to string) float64 {
-	p, _ := lookupRule(m.loss, from, to)
-	return p
-}
-
-// lookupRule resolves wildcards, most specific first.
-func lookupRule[V any](rules map[linkKey]V, from, to string) (V, bool) {
-	var zero V
-	if len(rules) == 0 {
-		return zero, false
-	}
-	for _, k := range [...]linkKey{{from, to}, {from, ""}, {"", to}, {"", ""}} {
-		if v, ok := rules[k]; ok {
-			return v, true
-		}
-	}
-	return zero, false
 }
 
 // lose decides whether one message with loss probability p is dropped,

@@ -28,11 +28,8 @@ func (h *memHost) GRPCDialOptions() []grpc.DialOption {
 }
 
 func (h *memHost) dropUnary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if m := h.m; m.anyLoss.Load() {
-		to := targetIP(cc.Target())
-		m.mu.RLock()
-		p := m.lossLocked(h.ip, to)
-		m.mu.RUnlock()
+	if m, rules := h.m, h.m.rules.Load(); len(rules.loss) > 0 {
+		p := rules.lossOf(h.ip, targetIP(cc.Target()))
 		if m.lose(p) {
 			m.stats.rpcDropped.Add(1)
 			<-ctx.Done()

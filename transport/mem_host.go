@@ -2,9 +2,11 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -16,13 +18,14 @@ const (
 )
 
 // memHost is one machine of a MemNetwork and the Network it sees. The fields
-// after nip are guarded by MemNetwork.mu.
+// after mu are guarded by it (see MemNetwork for the lock order).
 type memHost struct {
 	m    *MemNetwork
 	addr netip.Addr
 	ip   string // addr.String(), the key of fault rules
 	nip  net.IP
 
+	mu          sync.Mutex
 	down        bool
 	listeners   map[uint16]*memListener
 	packets     map[uint16]*memPacketConn
@@ -91,9 +94,8 @@ func (h *memHost) Listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, opError("listen", "tcp", nil, nil, err)
 	}
-	m := h.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.down {
 		return nil, opError("listen", "tcp", nil, nil, ErrHostDown)
 	}
@@ -116,9 +118,8 @@ func (h *memHost) ListenPacket(addr string) (net.PacketConn, error) {
 	if err != nil {
 		return nil, opError("listen", "udp", nil, nil, err)
 	}
-	m := h.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.down {
 		return nil, opError("listen", "udp", nil, nil, ErrHostDown)
 	}
@@ -154,34 +155,30 @@ func (h *memHost) Dial(ctx context.Context, addr string) (net.Conn, error) {
 			m.stats.dialsTimedOut.Add(1)
 			return nil, opError("dial", "tcp", nil, raddr, err)
 		}
-		m.mu.Lock()
-		if h.down {
-			m.mu.Unlock()
-			return nil, opError("dial", "tcp", nil, raddr, ErrHostDown)
-		}
-		to := m.hosts[dst.Addr()]
-		reachable := to != nil && !to.down && !m.cutLocked(h.ip, to.ip) && !m.cutLocked(to.ip, h.ip)
+		// Load changed before looking: a change after the look closes it.
+		changed := m.watch()
+		rules := m.rules.Load()
+		to := m.host(dst.Addr())
+		reachable := to != nil && !rules.cut(h.ip, to.ip) && !rules.cut(to.ip, h.ip)
 		var rtt time.Duration
 		if reachable && !handshakeDone {
-			rtt = m.delayLocked(h.ip, to.ip) + m.delayLocked(to.ip, h.ip)
+			rtt = rules.delayOf(h.ip, to.ip) + rules.delayOf(to.ip, h.ip)
 			handshakeDone = rtt == 0
 		}
 		if reachable && handshakeDone {
-			l := to.listeners[dst.Port()]
-			if l == nil {
-				m.mu.Unlock()
+			c, err := m.connect(h, to, dst.Port())
+			switch {
+			case err == nil:
+				return c, nil
+			case errors.Is(err, ErrConnRefused):
 				m.stats.dialsRefused.Add(1)
-				return nil, opError("dial", "tcp", nil, raddr, ErrConnRefused)
-			}
-			c, err := m.connectLocked(h, l)
-			m.mu.Unlock()
-			if err != nil {
+				return nil, opError("dial", "tcp", nil, raddr, err)
+			case !errors.Is(err, errUnreachable):
 				return nil, opError("dial", "tcp", nil, raddr, err)
 			}
-			return c, nil
+		} else if err := h.checkUp(); err != nil {
+			return nil, opError("dial", "tcp", nil, raddr, err)
 		}
-		changed := m.changed
-		m.mu.Unlock()
 		if rtt > 0 {
 			t := time.NewTimer(rtt)
 			select {
@@ -196,5 +193,33 @@ func (h *memHost) Dial(ctx context.Context, addr string) (net.Conn, error) {
 		case <-changed:
 		case <-ctx.Done():
 		}
+	}
+}
+
+// checkUp returns ErrHostDown if the host is crashed.
+func (h *memHost) checkUp() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down {
+		return ErrHostDown
+	}
+	return nil
+}
+
+// lockPair locks the hosts a and b (once if they are the same) in address
+// order, and returns the function that unlocks them.
+func lockPair(a, b *memHost) (unlock func()) {
+	if a == b {
+		a.mu.Lock()
+		return a.mu.Unlock
+	}
+	if b.addr.Less(a.addr) {
+		a, b = b, a
+	}
+	a.mu.Lock()
+	b.mu.Lock()
+	return func() {
+		b.mu.Unlock()
+		a.mu.Unlock()
 	}
 }

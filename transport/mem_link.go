@@ -23,7 +23,7 @@ type link struct {
 	// changed is closed and replaced whenever cut flips, waking readers
 	// that hold bytes back because the link was cut.
 	changed atomic.Pointer[chan struct{}]
-	refs    int // guarded by MemNetwork.mu
+	refs    int // guarded by MemNetwork.linksMu
 }
 
 func newLink(key linkKey) *link {
@@ -38,7 +38,7 @@ func newLink(key linkKey) *link {
 func (l *link) watch() <-chan struct{} { return *l.changed.Load() }
 
 // update installs new fault state and wakes waiters if the cut state flipped.
-// Callers serialise updates (MemNetwork.mu held).
+// Callers serialise updates (MemNetwork.linksMu held).
 func (l *link) update(cut bool, delay time.Duration) {
 	l.delay.Store(int64(delay))
 	if l.cut.Swap(cut) != cut {
@@ -49,20 +49,24 @@ func (l *link) update(cut bool, delay time.Duration) {
 }
 
 // acquireLinkLocked returns the shared link state for from->to, creating it from
-// the current rules, and takes a reference on it.
+// the current rules, and takes a reference on it. linksMu is held: a rule
+// change publishes its rules before it takes linksMu to update the links, so
+// a link created here either sees the new rules or is updated by the change.
 func (m *MemNetwork) acquireLinkLocked(from, to string) *link {
 	key := linkKey{from, to}
 	l := m.links[key]
 	if l == nil {
 		l = newLink(key)
-		l.update(m.cutLocked(from, to), m.delayLocked(from, to))
+		r := m.rules.Load()
+		l.update(r.cut(from, to), r.delayOf(from, to))
 		m.links[key] = l
 	}
 	l.refs++
 	return l
 }
 
-// releaseLinkLocked drops a reference taken by acquireLinkLocked.
+// releaseLinkLocked drops a reference taken by acquireLinkLocked; linksMu is
+// held.
 func (m *MemNetwork) releaseLinkLocked(l *link) {
 	if l.refs--; l.refs == 0 {
 		delete(m.links, l.key)

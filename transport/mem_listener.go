@@ -12,7 +12,7 @@ import (
 type memListener struct {
 	host   *memHost
 	addr   *net.TCPAddr
-	closed bool // guarded by MemNetwork.mu
+	closed bool // guarded by host.mu
 
 	mu     sync.Mutex
 	queue  []*memConn
@@ -29,8 +29,8 @@ func newMemListener(h *memHost, port uint16) *memListener {
 	}
 }
 
-// enqueue hands an accepted end to Accept. MemNetwork.mu is held and the
-// listener is open.
+// enqueue hands an accepted end to Accept. The listener's host mu is held
+// and the listener is open.
 func (l *memListener) enqueue(c *memConn) {
 	l.mu.Lock()
 	l.queue = append(l.queue, c)
@@ -75,9 +75,8 @@ func (l *memListener) Accept() (net.Conn, error) {
 
 // Close stops accepting and frees the port.
 func (l *memListener) Close() error {
-	m := l.host.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	l.host.mu.Lock()
+	defer l.host.mu.Unlock()
 	if l.closed {
 		return opError("close", "tcp", nil, l.addr, net.ErrClosed)
 	}
@@ -85,7 +84,7 @@ func (l *memListener) Close() error {
 	return nil
 }
 
-// closeLocked closes the listener; MemNetwork.mu is held.
+// closeLocked closes the listener; its host's mu is held.
 func (l *memListener) closeLocked() {
 	if l.closed {
 		return

@@ -3,6 +3,7 @@ package transport
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -29,9 +30,10 @@ type datagram struct {
 // Addresses returned by ReadFrom and LocalAddr are shared and must not be
 // modified by callers.
 type memPacketConn struct {
-	host   *memHost
-	addr   *net.UDPAddr
-	closed bool // guarded by MemNetwork.mu
+	host *memHost
+	addr *net.UDPAddr
+	// closed is set under host.mu and read without it by WriteTo.
+	closed atomic.Bool
 
 	mu     sync.Mutex
 	q      []datagram
@@ -74,21 +76,23 @@ func (pc *memPacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		return 0, opError("write", "udp", pc.addr, addr, err)
 	}
 	h, m := pc.host, pc.host.m
-	m.mu.RLock()
-	if pc.closed {
-		m.mu.RUnlock()
+	if pc.closed.Load() {
 		return 0, opError("write", "udp", pc.addr, addr, net.ErrClosed)
 	}
 	m.stats.datagramsSent.Add(1)
 	var target *memPacketConn
 	var p float64
 	var delay time.Duration
-	if to := m.hosts[dst.Addr()]; to != nil && !to.down && !m.cutLocked(h.ip, to.ip) {
-		target = to.packets[dst.Port()]
-		p = m.lossLocked(h.ip, to.ip)
-		delay = m.delayLocked(h.ip, to.ip)
+	rules := m.rules.Load()
+	if to := m.host(dst.Addr()); to != nil && !rules.cut(h.ip, to.ip) {
+		to.mu.Lock()
+		if !to.down {
+			target = to.packets[dst.Port()]
+		}
+		to.mu.Unlock()
+		p = rules.lossOf(h.ip, to.ip)
+		delay = rules.delayOf(h.ip, to.ip)
 	}
-	m.mu.RUnlock()
 	if target == nil {
 		m.stats.datagramsDropped.Add(1)
 		return len(b), nil
@@ -190,22 +194,21 @@ func (pc *memPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 // Close frees the port; pending reads fail with net.ErrClosed.
 func (pc *memPacketConn) Close() error {
-	m := pc.host.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if pc.closed {
+	pc.host.mu.Lock()
+	defer pc.host.mu.Unlock()
+	if pc.closed.Load() {
 		return opError("close", "udp", pc.addr, nil, net.ErrClosed)
 	}
 	pc.closeLocked()
 	return nil
 }
 
-// closeLocked closes the socket; MemNetwork.mu is held.
+// closeLocked closes the socket; its host's mu is held.
 func (pc *memPacketConn) closeLocked() {
-	if pc.closed {
+	if pc.closed.Load() {
 		return
 	}
-	pc.closed = true
+	pc.closed.Store(true)
 	delete(pc.host.packets, uint16(pc.addr.Port))
 	pc.mu.Lock()
 	pc.shut = true

@@ -86,6 +86,9 @@ type Pool struct {
 	conns     map[string]*pooledConn
 	closed    bool
 	lastSweep time.Time
+	// closing counts background closes (see closeLater). Add happens under
+	// mu while the pool is open, so it never races with Close's Wait.
+	closing sync.WaitGroup
 }
 
 // NewPool returns an empty pool. It panics if cfg.Network is nil, which is a
@@ -132,7 +135,7 @@ func (p *Pool) Conn(addr string) (*grpc.ClientConn, error) {
 		p.mu.Unlock()
 		return nil, ErrPoolClosed
 	}
-	idle := p.sweepLocked()
+	p.closeLaterLocked(p.sweepLocked())
 	pc := p.conns[addr]
 	var err error
 	if pc == nil {
@@ -146,7 +149,6 @@ func (p *Pool) Conn(addr string) (*grpc.ClientConn, error) {
 	}
 	pc.touch()
 	p.mu.Unlock()
-	closeAll(idle)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +156,7 @@ func (p *Pool) Conn(addr string) (*grpc.ClientConn, error) {
 }
 
 // sweepLocked removes connections idle for longer than IdleTimeout and
-// returns them for closing outside the lock. It scans at most every half
+// returns them for closing. It scans at most every half
 // IdleTimeout, so Conn stays O(1) amortized.
 func (p *Pool) sweepLocked() []*grpc.ClientConn {
 	if p.cfg.IdleTimeout < 0 || time.Since(p.lastSweep) < p.cfg.IdleTimeout/2 {
@@ -172,22 +174,34 @@ func (p *Pool) sweepLocked() []*grpc.ClientConn {
 	return idle
 }
 
-func closeAll(conns []*grpc.ClientConn) {
-	for _, cc := range conns {
-		_ = cc.Close() // only fails if already closed
+// closeLaterLocked closes conns on a background goroutine that Close waits
+// for. Closing a gRPC connection hands work between several of its
+// goroutines and waits for each; on a busy process that takes as long as
+// the scheduler needs to run them all, which a caller that only wanted
+// another connection must not wait for. mu is held and the pool is open.
+func (p *Pool) closeLaterLocked(conns []*grpc.ClientConn) {
+	if len(conns) == 0 {
+		return
 	}
+	p.closing.Add(1)
+	go func() {
+		defer p.closing.Done()
+		for _, cc := range conns {
+			_ = cc.Close() // only fails if already closed
+		}
+	}()
 }
 
-// Drop closes and forgets the connection to addr, if any (for example when
-// the peer left for good). Calls in flight on it fail with Canceled; the
-// next Conn(addr) creates a fresh connection.
+// Drop forgets the connection to addr, if any (for example when the peer
+// left for good or stopped answering), and closes it in the background:
+// the caller does not wait for gRPC's teardown. Calls in flight on it fail
+// with Canceled; the next Conn(addr) creates a fresh connection.
 func (p *Pool) Drop(addr string) {
 	p.mu.Lock()
-	pc := p.conns[addr]
-	delete(p.conns, addr)
-	p.mu.Unlock()
-	if pc != nil {
-		closeAll([]*grpc.ClientConn{pc.cc})
+	defer p.mu.Unlock()
+	if pc := p.conns[addr]; pc != nil {
+		delete(p.conns, addr)
+		p.closeLaterLocked([]*grpc.ClientConn{pc.cc})
 	}
 }
 
@@ -198,8 +212,9 @@ func (p *Pool) Len() int {
 	return len(p.conns)
 }
 
-// Close closes every connection; later Conn calls return ErrPoolClosed.
-// Closing twice is harmless.
+// Close closes every connection, and waits for those that Drop and idle
+// eviction are closing in the background; later Conn calls return
+// ErrPoolClosed. Closing twice is harmless.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	conns := p.conns
@@ -210,6 +225,7 @@ func (p *Pool) Close() error {
 	for _, pc := range conns {
 		errs = append(errs, pc.cc.Close())
 	}
+	p.closing.Wait()
 	return errors.Join(errs...)
 }
 

@@ -33,11 +33,13 @@ type Config struct {
 	// (default 50).
 	LookupRate float64
 	// Interval is the ring's stabilization interval (default scaled to N:
-	// 100ms up to 16 nodes, 200ms up to 64, 300ms up to 256, then 500ms).
+	// 100ms up to 16 nodes, 200ms up to 64, 300ms up to 256, 500ms up to 512,
+	// then 1s).
 	Interval time.Duration
 	// RPCTimeout bounds each ring RPC (default max(2*Interval, 500ms) up to
-	// 64 nodes, 2s above: a busy process must not turn scheduling delay into
-	// dropped successors).
+	// 64 nodes, 2s up to 512, 5s above: a busy process must not turn
+	// scheduling delay into dropped successors or lookups that route around
+	// a node that only answered late).
 	RPCTimeout time.Duration
 	// LookupTimeout bounds each lookup (default 10*RPCTimeout).
 	LookupTimeout time.Duration
@@ -56,6 +58,14 @@ type Config struct {
 	// Batch is the number of nodes that join concurrently in one wave of the
 	// build-up (default scaled to N: 4 to 32).
 	Batch int
+	// CalmLatency paces the build-up and the ideal-ring check: a wave of
+	// joins, or the next 64 nodes' ideal-check lookups, start only once the
+	// 99th percentile of the Go scheduler's latency (how long runnable
+	// goroutines wait for a CPU) over a quarter of a gossip interval is at
+	// most CalmLatency, or after six gossip probe intervals (default
+	// Gossip.ProbeTimeout/10, so that gossip probes keep a wide margin;
+	// negative: no pacing).
+	CalmLatency time.Duration
 	// MinLive is the fewest live nodes churn leaves: below it, a crash
 	// becomes a join (default min(4, Nodes)).
 	MinLive int
@@ -98,9 +108,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.Interval = scaledInterval(n)
 	}
 	if c.RPCTimeout == 0 {
-		c.RPCTimeout = max(2*c.Interval, 500*time.Millisecond)
-		if n > 64 {
+		switch {
+		case n <= 64:
+			c.RPCTimeout = max(2*c.Interval, 500*time.Millisecond)
+		case n <= 512:
 			c.RPCTimeout = 2 * time.Second
+		default:
+			c.RPCTimeout = 5 * time.Second
 		}
 	}
 	if c.LookupTimeout == 0 {
@@ -118,6 +132,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Batch == 0 {
 		c.Batch = min(32, max(4, n/32))
+	}
+	if c.CalmLatency == 0 {
+		c.CalmLatency = c.Gossip.ProbeTimeout / 10
 	}
 	if c.MinLive == 0 {
 		c.MinLive = min(4, n)
@@ -167,12 +184,16 @@ func scaledInterval(n int) time.Duration {
 }
 
 // gossipTiming is FastTiming for small clusters and slower above 64 nodes.
-// In one process gossip, not the ring, is what saturates the CPU: a
-// build-up of n nodes makes each of them decode and retransmit n alive
-// messages RetransmitMult*log10(n) times. Slower
-// probing and gossip, and fewer retransmissions at 1024 nodes (push-pull
-// anti-entropy repairs what they miss), keep the process responsive enough
-// that ring RPCs meet their deadlines.
+// In one process gossip, not the ring, is what saturates the CPU. Every
+// join is announced to all n members, each of which retransmits the
+// announcement RetransmitMult*ceil(log10(n+1)) times; the joiner also
+// re-announces every member it learned from its seed's state, which the
+// others decode and discard. A build-up of n nodes therefore costs about
+// 2*RetransmitMult*ceil(log10(n+1))*n²/2 message decodes. Above 512 nodes
+// one retransmission factor halves that (each informed node still sends an
+// announcement to four others, and push-pull anti-entropy repairs what is
+// missed), and slower probing keeps scheduling delays from turning into
+// false suspicions (see the case below).
 func gossipTiming(n int) membership.Timing {
 	t := membership.FastTiming()
 	switch {
@@ -182,13 +203,26 @@ func gossipTiming(n int) membership.Timing {
 		t.ProbeTimeout = 500 * time.Millisecond
 		t.GossipInterval = 200 * time.Millisecond
 		t.PushPullInterval = 30 * time.Second
-	default:
+	case n <= 512:
 		t.ProbeInterval = 2 * time.Second
 		t.ProbeTimeout = time.Second
 		t.GossipInterval = time.Second
 		t.PushPullInterval = 120 * time.Second
 		t.SuspicionMult = 4
 		t.RetransmitMult = 2
+	default:
+		// A probe that finds its target silent asks others and the TCP
+		// path until the end of the probe interval, so a node is
+		// suspected only when messages wait about half of it. Five
+		// seconds keep that far above the scheduling delays of a busy
+		// build on two cores; a false suspicion costs every node the
+		// suspicion, its confirmations and the refutation.
+		t.ProbeInterval = 5 * time.Second
+		t.ProbeTimeout = 2 * time.Second
+		t.GossipInterval = time.Second
+		t.PushPullInterval = 120 * time.Second
+		t.SuspicionMult = 4
+		t.RetransmitMult = 1
 	}
 	return t
 }

@@ -100,10 +100,17 @@ func idealOwner(sorted []nodeView, id uint64) string {
 	return sorted[i%len(sorted)].name
 }
 
+// idealPaceEvery is how many nodes' lookups idealLookups hands out between
+// two calls of its pause function.
+const idealPaceEvery = 64
+
 // idealLookups makes every live node look up keys and checks that each
 // answer is the owner the sorted live set dictates. It returns the first
-// disagreement.
-func (c *cluster) idealLookups(ctx context.Context, keys [][]byte) error {
+// disagreement. Before every idealPaceEvery nodes it calls pause: at a
+// thousand nodes the check is tens of thousands of RPCs, most on new
+// connections (a lookup asks each node on its path), and issued in one
+// burst they delay gossip probes into false suspicions.
+func (c *cluster) idealLookups(ctx context.Context, keys [][]byte, pause func()) error {
 	live := c.liveNodes()
 	if len(live) == 0 {
 		return fmt.Errorf("no live node")
@@ -136,12 +143,15 @@ func (c *cluster) idealLookups(ctx context.Context, keys [][]byte) error {
 			}
 		})
 	}
-	for _, s := range live {
+	for i, s := range live {
 		mu.Lock()
 		stop := first != nil
 		mu.Unlock()
 		if stop || ctx.Err() != nil {
 			break
+		}
+		if i > 0 && i%idealPaceEvery == 0 {
+			pause()
 		}
 		jobs <- s
 	}

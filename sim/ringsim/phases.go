@@ -11,6 +11,24 @@ import (
 // progressPeriod is how often long phases report to the progress writer.
 const progressPeriod = 3 * time.Second
 
+// calmProbes bounds one pause for calm (see Config.CalmLatency), in gossip
+// probe intervals: a process that never calms down still finishes its
+// build, or fails it by its budget, and a wait long enough for gossip to
+// digest a wave (30s at 1024 nodes) stays short where probes are fast (1.2s
+// in the test campaigns).
+const calmProbes = 6
+
+// waitCalm waits until the process is calm (see Config.CalmLatency), in
+// windows of a quarter gossip interval (at least 50ms), and returns the last
+// measured latency. A window that short may end before the gossip of what
+// came just before it starts; the next wait then sees it.
+func (r *runner) waitCalm(ctx context.Context) time.Duration {
+	window := max(r.cfg.Gossip.GossipInterval/4, 50*time.Millisecond)
+	maxWait := calmProbes * r.cfg.Gossip.ProbeInterval
+	latency, _ := r.sched.waitCalm(ctx, r.cfg.CalmLatency, window, maxWait)
+	return latency
+}
+
 // build starts cfg.Nodes nodes: the first creates the ring, the others join
 // in waves of concurrent joins through random already-joined seeds. A wave
 // is at most as large as the ring it joins (so the ring doubles while small)
@@ -29,7 +47,11 @@ func (r *runner) build(ctx context.Context) error {
 	}
 	failures := 0
 	tick := every(progressPeriod)
+	var latency time.Duration
 	for joined := 1; joined < r.cfg.Nodes; joined = c.liveCount() {
+		if joined > 1 {
+			latency = r.waitCalm(ctx)
+		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%d of %d nodes joined within %v: %w", joined, r.cfg.Nodes, r.cfg.BuildTimeout, err)
 		}
@@ -57,7 +79,8 @@ func (r *runner) build(ctx context.Context) error {
 			return fmt.Errorf("%d joins failed, last: %w", failures, lastErr)
 		}
 		if tick() {
-			r.prog.printf("build", "%d/%d nodes joined (%d join failures)", c.liveCount(), r.cfg.Nodes, failures)
+			r.prog.printf("build", "%d/%d nodes joined (%d join failures), scheduler latency p99 %v",
+				c.liveCount(), r.cfg.Nodes, failures, latency)
 		}
 	}
 	r.prog.printf("build", "%d nodes joined in %v (%d join failures)", c.liveCount(), time.Since(r.phaseStart).Round(time.Millisecond), failures)
@@ -84,7 +107,7 @@ func (r *runner) waitIdeal(ctx context.Context, phase string, since time.Time, t
 		views := r.c.snapshot()
 		bad, err := idealPointers(views, r.cfg.SuccessorCount)
 		if err == nil {
-			err = r.c.idealLookups(ctx, keys)
+			err = r.c.idealLookups(ctx, keys, func() { r.waitCalm(ctx) })
 			if err == nil {
 				took := polled.Sub(since)
 				r.prog.printf(phase, "ring of %d is ideal after %v", len(views), took.Round(time.Millisecond))
@@ -94,10 +117,11 @@ func (r *runner) waitIdeal(ctx context.Context, phase string, since time.Time, t
 		}
 		last = err
 		if tick() {
+			p99, _ := r.sched.read(0.99)
 			if bad >= 0 {
-				r.prog.printf(phase, "%d of %d nodes not ideal yet (e.g. %v)", bad, len(views), err)
+				r.prog.printf(phase, "%d of %d nodes not ideal yet (e.g. %v); scheduler latency p99 %v", bad, len(views), err, p99)
 			} else {
-				r.prog.printf(phase, "pointers ideal, lookups not yet: %v", err)
+				r.prog.printf(phase, "pointers ideal, lookups not yet: %v; scheduler latency p99 %v", err, p99)
 			}
 		}
 		select {

@@ -14,6 +14,8 @@ type runner struct {
 	rng  *rand.Rand
 	prog *progress
 	rep  *Report
+	// sched measures the process's scheduling latency (see schedGauge).
+	sched *schedGauge
 	// phaseStart is when the current phase began; stopped is when churn
 	// stopped.
 	phaseStart, stopped time.Time
@@ -34,12 +36,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	start := time.Now()
 	r := &runner{
-		cfg:  cfg,
-		c:    newCluster(cfg),
-		mon:  newMonitor(cfg, start),
-		rng:  rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72696e6773696d)),
-		prog: &progress{w: cfg.Progress, start: start},
-		rep:  &Report{Config: cfg, Started: start},
+		cfg:   cfg,
+		c:     newCluster(cfg),
+		mon:   newMonitor(cfg, start),
+		rng:   rand.New(rand.NewPCG(uint64(cfg.Seed), 0x72696e6773696d)),
+		prog:  &progress{w: cfg.Progress, start: start},
+		rep:   &Report{Config: cfg, Started: start},
+		sched: newSchedGauge(),
 	}
 	r.prog.printf("start", "%d nodes, seed %d, interval %v, rpc timeout %v, r=%d, grace %v, gossip probe %v",
 		cfg.Nodes, cfg.Seed, cfg.Interval, cfg.RPCTimeout, cfg.SuccessorCount, cfg.Grace, cfg.Gossip.ProbeInterval)
