@@ -137,7 +137,7 @@ func (s *Store) overlapsLive(rangeID uint64, a kv.Arc) bool {
 		d := r.descriptorLocked()
 		dead := r.destroyed
 		r.mu.Unlock()
-		if d != nil && !dead && arcsOverlap(a, arcOf(d)) {
+		if d != nil && !dead && a.Overlaps(arcOf(d)) {
 			return true
 		}
 	}

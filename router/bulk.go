@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/concord-kv/concord/rangegroup"
+	"github.com/concord-kv/concord/rangegroup/kv"
 	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
 )
 
@@ -120,7 +121,7 @@ func subRequest(req *kvpb.Request, p part) *kvpb.Request {
 
 // bulkWrite runs a put_many, delete_many or touch_many split by range.
 func (r *Router) bulkWrite(ctx context.Context, name string, req *kvpb.Request) (*kvpb.Response, error) {
-	positions := r.positions(writeKeys(req))
+	positions := r.positions(kv.RequestKeys(req))
 	outs := r.runParts(ctx, positions, func(p part) *op {
 		pp := pick(positions, p)
 		return &op{name: name, write: subRequest(req, p), pos: pp[0], positions: pp, part: true}

@@ -84,7 +84,7 @@ func (c *cache) update(d *storagepb.RangeDescriptor, leader string) bool {
 	kept := make([]entry, 0, len(c.entries)+1)
 	for _, e := range c.entries {
 		same := e.desc.GetRangeId() == d.GetRangeId()
-		if !same && !overlap(arc, arcOf(e.desc)) {
+		if !same && !arc.Overlaps(arcOf(e.desc)) {
 			kept = append(kept, e)
 			continue
 		}

@@ -79,7 +79,7 @@ func (r *Router) Write(ctx context.Context, req *kvpb.Request) (resp *kvpb.Respo
 	case *kvpb.Request_PutMany, *kvpb.Request_DeleteMany, *kvpb.Request_TouchMany:
 		return r.bulkWrite(ctx, name, req)
 	}
-	keys := writeKeys(req)
+	keys := kv.RequestKeys(req)
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("router: %s: a command without keys (a scan) cannot be routed through a range's log: %w", name, kv.ErrInvalidArgument)
 	}
@@ -109,7 +109,7 @@ func (r *Router) Read(ctx context.Context, level rangegroup.Consistency, req *kv
 	if _, ok := req.GetOp().(*kvpb.ReadRequest_GetMany); ok {
 		return r.bulkRead(ctx, name, level, req)
 	}
-	o := &op{name: name, read: req, level: level, positions: r.positions(readKeys(req))}
+	o := &op{name: name, read: req, level: level, positions: r.positions(kv.ReadKeys(req))}
 	o.pos = o.positions[0]
 	rep, err := r.route(ctx, o)
 	if err != nil {

@@ -12,10 +12,10 @@ func (m *Machine) checkArc(arc Arc, keys [][]byte) error {
 	return nil
 }
 
-// requestKeys lists every key a valid write command names, in request
+// RequestKeys lists every key a valid write command names, in request
 // order, including compare keys and both transaction branches: the whole
 // command must lie in the range whichever branch runs.
-func requestKeys(req *kvpb.Request) [][]byte {
+func RequestKeys(req *kvpb.Request) [][]byte {
 	var keys [][]byte
 	switch op := req.GetOp().(type) {
 	case *kvpb.Request_Put:
@@ -50,14 +50,14 @@ func requestKeys(req *kvpb.Request) [][]byte {
 			}
 		}
 	case *kvpb.Request_Read:
-		keys = readKeys(op.Read)
+		keys = ReadKeys(op.Read)
 	}
 	return keys
 }
 
-// readKeys lists every key a valid read names. A scan names none: it is
+// ReadKeys lists every key a valid read names. A scan names none: it is
 // bounded by the arc itself.
-func readKeys(req *kvpb.ReadRequest) [][]byte {
+func ReadKeys(req *kvpb.ReadRequest) [][]byte {
 	switch op := req.GetOp().(type) {
 	case *kvpb.ReadRequest_Get:
 		return [][]byte{op.Get.GetKey()}

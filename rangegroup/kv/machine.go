@@ -66,7 +66,7 @@ func (m *Machine) Apply(s Store, arc Arc, rev uint64, now int64, req *kvpb.Reque
 	if err := l.Validate(req); err != nil {
 		return &kvpb.Response{Code: CodeOf(err), Message: detailOf(err), Revision: rev}, nil
 	}
-	if err := m.checkArc(arc, requestKeys(req)); err != nil {
+	if err := m.checkArc(arc, RequestKeys(req)); err != nil {
 		return &kvpb.Response{Code: CodeOf(err), Message: detailOf(err), Revision: rev}, nil
 	}
 	if rd, ok := req.GetOp().(*kvpb.Request_Read); ok {
@@ -102,7 +102,7 @@ func (m *Machine) Read(r Reader, arc Arc, now int64, req *kvpb.ReadRequest) (*kv
 	if err := l.ValidateRead(req); err != nil {
 		return &kvpb.ReadResponse{Code: CodeOf(err), Message: detailOf(err)}, nil
 	}
-	if err := m.checkArc(arc, readKeys(req)); err != nil {
+	if err := m.checkArc(arc, ReadKeys(req)); err != nil {
 		return &kvpb.ReadResponse{Code: CodeOf(err), Message: detailOf(err)}, nil
 	}
 	return m.read(l, r, arc, now, req)
