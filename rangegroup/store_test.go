@@ -106,6 +106,14 @@ func TestStrongReadsShareReadIndexRounds(t *testing.T) {
 	st := ld.currentStore()
 	before := testutil.ToFloat64(st.metrics.readIndex)
 	const readers = 64
+	// Hold the range's worker at the door (prepare takes the inbox lock
+	// first) until every read is queued, so that sharing does not depend
+	// on how the goroutines happen to be scheduled.
+	r, err := st.replica(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.inboxMu.Lock()
 	errs := make(chan error, readers)
 	for range readers {
 		go func() {
@@ -116,6 +124,15 @@ func TestStrongReadsShareReadIndexRounds(t *testing.T) {
 			errs <- err
 		}()
 	}
+	await.Until(t, 10*time.Second, "every read queued", func() error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if n := len(r.reads.pending); n < readers {
+			return fmt.Errorf("%d reads queued", n)
+		}
+		return nil
+	})
+	r.inboxMu.Unlock()
 	for range readers {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
