@@ -46,10 +46,6 @@ type Node struct {
 	closeErr  error
 }
 
-// bootstrapRangeID is the id of the range a new cluster starts with; every
-// later range gets a random id when it splits off.
-const bootstrapRangeID = 1
-
 // Open starts a node: it opens (or creates) the data directory, starts the
 // store with whatever replicas the directory holds, serves on BindAddr, and
 // then creates a new cluster (no Seeds and no data) or joins one through
@@ -233,16 +229,7 @@ func (n *Node) enterCluster(ctx context.Context, rn *RingNode) error {
 	if len(n.store.Ranges()) > 0 {
 		return nil // a restart: the replicas on disk are the cluster's
 	}
-	id := rn.Ring().Id()
-	d := &storagepb.RangeDescriptor{
-		RangeId:       bootstrapRangeID,
-		Start:         id,
-		End:           id,
-		Replicas:      []*storagepb.ReplicaDescriptor{{Node: n.name, ReplicaId: 1, Type: storagepb.ReplicaType_VOTER}},
-		Generation:    1,
-		NextReplicaId: 2,
-	}
-	if err := n.store.CreateRange(d); err != nil {
+	if err := n.store.CreateRange(rebalance.BootstrapDescriptor(n.name, rn.Ring().Id())); err != nil {
 		return fmt.Errorf("concord: bootstrap the first range: %w", err)
 	}
 	return nil
