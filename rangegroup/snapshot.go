@@ -170,7 +170,7 @@ func (s *Store) receiveSnapshot(from string, header []byte, next func() ([]byte,
 	if msg.GetType() != raftpb.MessageType_MsgSnap || state.Index != msg.GetSnapshot().GetMetadata().GetIndex() || state.Descriptor_.GetRangeId() != h.RangeId {
 		return fmt.Errorf("range %d: inconsistent snapshot header: %w", h.RangeId, ErrSnapshotRejected)
 	}
-	r := s.replicaForMessage(rangeMessage(h.RangeId, msg))
+	r := s.replicaForMessage(raftwire.Message{RangeID: h.RangeId, Msg: msg})
 	if r == nil {
 		return fmt.Errorf("range %d: no replica for snapshot: %w", h.RangeId, ErrSnapshotRejected)
 	}
@@ -281,9 +281,4 @@ func (r *replica) rejectUnsteppedSnapshotLocked() {
 		in.writer.Abort()
 		in.done <- fmt.Errorf("range %d: raft declined snapshot at %d: %w", r.rangeID, in.index, ErrSnapshotRejected)
 	}
-}
-
-// rangeMessage wraps a raft message with its range id.
-func rangeMessage(rangeID uint64, m *raftpb.Message) raftwire.Message {
-	return raftwire.Message{RangeID: rangeID, Msg: m}
 }

@@ -271,15 +271,12 @@ const (
 // writeInitialState persists a range's starting state and builds its
 // replica. Callers hold s.mu.
 func (s *Store) writeInitialState(d *storagepb.RangeDescriptor, voters []uint64, replicaID uint64) (*replica, error) {
-	return s.writeInitialStateAt(d, voters, replicaID, initialIndex, initialTerm, 0)
-}
-
-func (s *Store) writeInitialStateAt(d *storagepb.RangeDescriptor, voters []uint64, replicaID, index, term uint64, stamp int64) (*replica, error) {
+	const index, term = initialIndex, initialTerm
 	csb, err := storage.EncodeConfState(&raftpb.ConfState{Voters: voters})
 	if err != nil {
 		return nil, err
 	}
-	state := &storagepb.AppliedState{Index: index, Term: term, ConfState: csb, Stamp: stamp, Descriptor_: d}
+	state := &storagepb.AppliedState{Index: index, Term: term, ConfState: csb, Descriptor_: d}
 	b := s.cfg.Engine.NewBatch()
 	defer b.Close()
 	if err := storage.WriteInitialState(b, d.RangeId, state, &raftpb.HardState{Term: proto.Uint64(term), Commit: proto.Uint64(index)},
@@ -352,7 +349,7 @@ func (s *Store) replicaForMessage(m raftwire.Message) *replica {
 // proposalID returns a fresh id for a waiter.
 func (s *Store) proposalID() uint64 { return s.nextID.Add(1) }
 
-// waitCtx maps a context's end to the package's errors.
+// ctxErr maps a context's end to the package's errors.
 func ctxErr(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
