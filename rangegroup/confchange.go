@@ -39,14 +39,8 @@ type ReplicaChange struct {
 // a joint configuration, which it leaves on its own. Must be called on the
 // leader.
 func (s *Store) ChangeReplicas(ctx context.Context, rangeID uint64, changes []ReplicaChange) error {
-	r, err := s.replica(rangeID)
+	r, err := s.lockLeader(rangeID)
 	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	if !r.isLeaderLocked() {
-		err := r.notLeaderLocked()
-		r.mu.Unlock()
 		return err
 	}
 	d := r.descriptorLocked()

@@ -96,13 +96,7 @@ func (r *replica) info() RangeInfo {
 // RangeFor returns this node's initialized replica whose span holds ring
 // position pos, if it has one.
 func (s *Store) RangeFor(pos uint64) (RangeInfo, bool) {
-	s.mu.RLock()
-	rs := make([]*replica, 0, len(s.replicas))
-	for _, r := range s.replicas {
-		rs = append(rs, r)
-	}
-	s.mu.RUnlock()
-	for _, r := range rs {
+	for _, r := range s.replicaList() {
 		r.mu.Lock()
 		d := r.descriptorLocked()
 		ok := d != nil && !r.destroyed && arcOf(d).Contains(pos)

@@ -91,19 +91,14 @@ func (s *Store) removeReplica(r *replica) {
 // briefly a target of, or a removed replica's stale traffic.
 func (s *Store) collectUninitialized(olderThan time.Duration) {
 	now := time.Now()
-	var stale []*replica
-	s.mu.RLock()
-	for _, r := range s.replicas {
+	for _, r := range s.replicaList() {
 		r.mu.Lock()
-		if r.state == nil && r.snapshotIn == nil && !r.createdAt.IsZero() && now.Sub(r.createdAt) > olderThan {
-			stale = append(stale, r)
-		}
+		stale := r.state == nil && r.snapshotIn == nil && !r.createdAt.IsZero() && now.Sub(r.createdAt) > olderThan
 		r.mu.Unlock()
-	}
-	s.mu.RUnlock()
-	for _, r := range stale {
-		s.removeReplica(r)
-		s.metrics.collected.Inc()
+		if stale {
+			s.removeReplica(r)
+			s.metrics.collected.Inc()
+		}
 	}
 }
 
@@ -111,14 +106,8 @@ func (s *Store) collectUninitialized(olderThan time.Duration) {
 // replica on node, and waits until some leader change is observed here or
 // ctx ends.
 func (s *Store) TransferLeadership(ctx context.Context, rangeID uint64, node string) error {
-	r, err := s.replica(rangeID)
+	r, err := s.lockLeader(rangeID)
 	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	if !r.isLeaderLocked() {
-		err := r.notLeaderLocked()
-		r.mu.Unlock()
 		return err
 	}
 	id := replicaIDOf(r.descriptorLocked(), node)

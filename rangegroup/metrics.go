@@ -65,13 +65,7 @@ func (c rangesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- rangesDesc
 
 func (c rangesCollector) Collect(ch chan<- prometheus.Metric) {
 	var leaders, followers, uninitialized float64
-	c.s.mu.RLock()
-	rs := make([]*replica, 0, len(c.s.replicas))
-	for _, r := range c.s.replicas {
-		rs = append(rs, r)
-	}
-	c.s.mu.RUnlock()
-	for _, r := range rs {
+	for _, r := range c.s.replicaList() {
 		r.mu.Lock()
 		switch {
 		case r.state == nil:

@@ -124,15 +124,10 @@ func (s *Store) stageDestroy(b *storage.Batch, rangeID uint64, d *storagepb.Rang
 // overlapsLive reports whether an initialized replica other than rangeID
 // serves any position of a.
 func (s *Store) overlapsLive(rangeID uint64, a kv.Arc) bool {
-	s.mu.RLock()
-	others := make([]*replica, 0, len(s.replicas))
-	for id, r := range s.replicas {
-		if id != rangeID {
-			others = append(others, r)
+	for _, r := range s.replicaList() {
+		if r.rangeID == rangeID {
+			continue
 		}
-	}
-	s.mu.RUnlock()
-	for _, r := range others {
 		r.mu.Lock()
 		d := r.descriptorLocked()
 		dead := r.destroyed
@@ -202,6 +197,34 @@ func (s *Store) rangeIDs() []uint64 {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
+}
+
+// replicaList snapshots the Store's replicas, so that callers can visit
+// them without holding s.mu while they take each replica's lock.
+func (s *Store) replicaList() []*replica {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rs := make([]*replica, 0, len(s.replicas))
+	for _, r := range s.replicas {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// lockLeader returns the range's replica with its mu held, or a
+// NotLeaderError (mu released) when this replica does not lead.
+func (s *Store) lockLeader(rangeID uint64) (*replica, error) {
+	r, err := s.replica(rangeID)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if !r.isLeaderLocked() {
+		err := r.notLeaderLocked()
+		r.mu.Unlock()
+		return nil, err
+	}
+	return r, nil
 }
 
 func (s *Store) replica(rangeID uint64) (*replica, error) {
@@ -361,13 +384,7 @@ func ctxErr(ctx context.Context) error {
 // to it are being lost, so their leaders stop optimistic pipelining to it
 // and probe instead. Wired to the transport's OnUnreachable.
 func (s *Store) ReportUnreachable(node string) {
-	s.mu.RLock()
-	rs := make([]*replica, 0, len(s.replicas))
-	for _, r := range s.replicas {
-		rs = append(rs, r)
-	}
-	s.mu.RUnlock()
-	for _, r := range rs {
+	for _, r := range s.replicaList() {
 		r.mu.Lock()
 		if id := replicaIDOf(r.descriptorLocked(), node); id != 0 && !r.destroyed {
 			r.rn.ReportUnreachable(id)

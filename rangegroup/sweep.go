@@ -24,13 +24,7 @@ func (s *Store) sweepLoop() {
 			return
 		case <-t.C:
 		}
-		s.mu.RLock()
-		rs := make([]*replica, 0, len(s.replicas))
-		for _, r := range s.replicas {
-			rs = append(rs, r)
-		}
-		s.mu.RUnlock()
-		for _, r := range rs {
+		for _, r := range s.replicaList() {
 			r.sweep()
 		}
 	}
