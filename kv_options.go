@@ -46,6 +46,7 @@ type options struct {
 	ttl         time.Duration
 	keepTTL     bool
 	keysOnly    bool
+	prefix      []byte
 	consistency Consistency
 	cond        condition
 	repeated    string
@@ -70,13 +71,14 @@ const (
 	optConsistency
 	optCondition
 	optKeysOnly
+	optPrefix
 )
 
 // Which option kinds each kind of call takes.
 const (
 	writeOptions = optTTL | optKeepTTL
 	readOptions  = optConsistency
-	scanOptions  = optConsistency | optKeysOnly
+	scanOptions  = optConsistency | optKeysOnly | optPrefix
 	noOptions    = optionKind(0)
 )
 
@@ -89,6 +91,7 @@ var optionNames = []struct {
 	{optConsistency, "WithConsistency"},
 	{optCondition, "a condition (IfValue, IfVersion, ...)"},
 	{optKeysOnly, "WithKeysOnly"},
+	{optPrefix, "WithPrefix"},
 }
 
 // MaxTTL is the longest time to live a key may be given.
@@ -130,6 +133,18 @@ func WithKeysOnly() Option {
 	return func(o *options) {
 		o.given |= optKeysOnly
 		o.keysOnly = true
+	}
+}
+
+// WithPrefix limits a scan to the keys that start with p. Keys are placed
+// by the hash of their tag, so a prefix's keys are spread over every range
+// unless the prefix holds a whole hash tag ("{user:1}:"), and the scan
+// reads ranges until it has a full page or has passed the whole circle.
+// Taken by Scan.
+func WithPrefix(p []byte) Option {
+	return func(o *options) {
+		o.given |= optPrefix
+		o.prefix = append([]byte{}, p...)
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 // older and another's newer state. Every listed key existed, with that
 // value, at some point.
 //
-// Options: WithConsistency, WithKeysOnly.
+// Options: WithConsistency, WithKeysOnly, WithPrefix.
 func (n *Node) Scan(ctx context.Context, after []byte, limit int, opts ...Option) (page []*KeyValue, more bool, err error) {
 	const op = "scan"
 	o, err := parseOptions(scanOptions, opts)
@@ -36,7 +36,7 @@ func (n *Node) Scan(ctx context.Context, after []byte, limit int, opts ...Option
 	if limit > n.cfg.Limits.MaxBatchItems {
 		return nil, false, inputError(op, fmt.Errorf("%w: limit %d exceeds %d", ErrBatchTooLarge, limit, n.cfg.Limits.MaxBatchItems))
 	}
-	req := &kvpb.ScanRequest{Limit: uint32(limit), KeysOnly: o.keysOnly}
+	req := &kvpb.ScanRequest{Limit: uint32(limit), KeysOnly: o.keysOnly, Prefix: o.prefix}
 	if after != nil {
 		req.After = &kvpb.Cursor{Position: n.position(after), Key: after}
 	}

@@ -40,6 +40,21 @@ func testScan(t *testing.T, n *Node) {
 		t.Fatalf("keys-only Scan after %q = %+v, %v", keys[3], page, err)
 	}
 
+	// A prefix lists only its keys: those of the tag, less the deleted one.
+	prefix := []byte(fmt.Sprintf("{%s}:", t.Name()))
+	page, more, err = n.Scan(ctx, nil, 50, WithPrefix(prefix))
+	if err != nil || more || len(page) != count {
+		t.Fatalf("Scan with prefix %q = %d keys, more %v, %v; want %d keys", prefix, len(page), more, err, count)
+	}
+	for i, kv := range page {
+		if !bytes.Equal(kv.Key, keys[i]) {
+			t.Fatalf("prefix page[%d] = %q, want %q", i, kv.Key, keys[i])
+		}
+	}
+	if page, more, err = n.Scan(ctx, nil, 0, WithPrefix([]byte("{no such tag}"))); err != nil || more || len(page) != 0 {
+		t.Fatalf("Scan with an unmatched prefix = %d keys, more %v, %v", len(page), more, err)
+	}
+
 	// The whole store, in pages.
 	var all [][]byte
 	var after []byte

@@ -36,7 +36,7 @@ func (r *Router) Scan(ctx context.Context, level rangegroup.Consistency, req *kv
 		pos = after.GetPosition()
 	}
 	for {
-		sub := &kvpb.ScanRequest{After: after, Limit: uint32(limit - len(out.Results)), KeysOnly: req.GetKeysOnly()}
+		sub := &kvpb.ScanRequest{After: after, Limit: uint32(limit - len(out.Results)), KeysOnly: req.GetKeysOnly(), Prefix: req.GetPrefix()}
 		o := &op{name: "scan", read: &kvpb.ReadRequest{Op: &kvpb.ReadRequest_Scan{Scan: sub}}, level: level, pos: pos, scan: true}
 		rep, err := r.route(ctx, o)
 		if err != nil {
@@ -66,7 +66,10 @@ func (r *Router) Scan(ctx context.Context, level rangegroup.Consistency, req *kv
 				break
 			}
 		}
-		more := rep.read.GetNext() != nil && !past
+		// A cursor outside [pos, end] is in the range's other stretch:
+		// nothing more of this stretch follows.
+		next := rep.read.GetNext()
+		more := next != nil && !past && next.GetPosition() >= pos && next.GetPosition() <= end
 		if full {
 			if more || past || end != math.MaxUint64 {
 				out.Next = proto.Clone(after).(*kvpb.Cursor)

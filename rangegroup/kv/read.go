@@ -67,6 +67,13 @@ func readTTL(v *view, key []byte) (*kvpb.Result, error) {
 	return res, nil
 }
 
+// scanExamineLimit bounds the records one scan read looks at beyond those
+// it returns, so that a prefix matching few keys of a large range costs
+// many short reads (each a bounded hold on the replica) rather than one
+// long one. A read that stops there returns the last examined key as its
+// cursor.
+const scanExamineLimit = 4096
+
 // scan lists live keys after the cursor in (position, key) order. It reads
 // one live key past the page to know whether to return a cursor, so a
 // caller never fetches an empty last page.
@@ -79,10 +86,16 @@ func scan(l Limits, r Reader, arc Arc, now int64, s *kvpb.ScanRequest) (*kvpb.Re
 	if c := s.GetAfter(); c != nil {
 		after = storage.UserKey(c.GetPosition(), c.GetKey())
 	}
+	prefix := s.GetPrefix()
 	resp := &kvpb.ReadResponse{}
 	var last *kvpb.Cursor
+	skipped := 0
 	err := scanArc(r, arc, after, func(pos uint64, key []byte, rec *Record) bool {
-		if rec.Expired(now) {
+		if !bytes.HasPrefix(key, prefix) || rec.Expired(now) {
+			if skipped++; skipped > scanExamineLimit {
+				resp.Next = &kvpb.Cursor{Position: pos, Key: bytes.Clone(key)}
+				return false
+			}
 			return true
 		}
 		if len(resp.Results) == limit {

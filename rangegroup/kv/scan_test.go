@@ -103,3 +103,32 @@ func TestScanCursorAcrossWrappedSpans(t *testing.T) {
 		t.Fatalf("scan near the top %v", resp.GetResults())
 	}
 }
+
+// A prefix scan returns only matching keys, and one that examines more
+// than scanExamineLimit non-matching records stops with a cursor at the
+// last of them, from which the next read resumes.
+func TestScanPrefixBoundsExaminedRecords(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for i := range scanExamineLimit + 10 {
+		f.mustPut(fmt.Sprintf("#100:other%05d", i), "x")
+	}
+	f.mustPut("#200:match", "v")
+	req := scanReq(nil, 10, false)
+	req.GetScan().Prefix = []byte("#200:")
+	resp := f.read(req)
+	wantCode(t, resp.GetCode(), kvpb.ErrorCode_OK, resp.GetMessage())
+	if len(resp.GetResults()) != 0 || resp.GetNext() == nil {
+		t.Fatalf("first read: %d results, next %v; want none and a cursor", len(resp.GetResults()), resp.GetNext())
+	}
+	req.GetScan().After = resp.GetNext()
+	resp = f.read(req)
+	wantCode(t, resp.GetCode(), kvpb.ErrorCode_OK, resp.GetMessage())
+	if len(resp.GetResults()) != 1 || string(resp.GetResults()[0].GetKey()) != "#200:match" || resp.GetNext() != nil {
+		t.Fatalf("second read: %v, next %v; want only #200:match and no cursor", resp.GetResults(), resp.GetNext())
+	}
+
+	long := scanReq(nil, 10, false)
+	long.GetScan().Prefix = make([]byte, DefaultLimits().MaxKeySize+1)
+	wantCode(t, f.read(long).GetCode(), kvpb.ErrorCode_INVALID_KEY, "over-long prefix")
+}

@@ -248,5 +248,8 @@ func (l Limits) checkScan(s *kvpb.ScanRequest) error {
 			return within("scan cursor", err)
 		}
 	}
+	if len(s.GetPrefix()) > l.MaxKeySize {
+		return invalid(ErrInvalidKey, "scan prefix of %d bytes exceeds %d", len(s.GetPrefix()), l.MaxKeySize)
+	}
 	return nil
 }

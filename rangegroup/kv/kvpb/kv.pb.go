@@ -1269,7 +1269,9 @@ type ScanRequest struct {
 	// also the largest value allowed.
 	Limit uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	// Leave the value bytes out of the results.
-	KeysOnly      bool `protobuf:"varint,3,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	KeysOnly bool `protobuf:"varint,3,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	// Only keys that start with these bytes; empty lists every key.
+	Prefix        []byte `protobuf:"bytes,4,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1323,6 +1325,13 @@ func (x *ScanRequest) GetKeysOnly() bool {
 		return x.KeysOnly
 	}
 	return false
+}
+
+func (x *ScanRequest) GetPrefix() []byte {
+	if x != nil {
+		return x.Prefix
+	}
+	return nil
 }
 
 // ReadRequest is a read served from a replica's state.
@@ -1978,11 +1987,12 @@ const file_kv_proto_rawDesc = "" +
 	"\x05items\x18\x01 \x03(\v2\x18.concord.kv.v1.SweepItemR\x05items\"6\n" +
 	"\x06Cursor\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\x04R\bposition\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\fR\x03key\"m\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"\x85\x01\n" +
 	"\vScanRequest\x12+\n" +
 	"\x05after\x18\x01 \x01(\v2\x15.concord.kv.v1.CursorR\x05after\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x1b\n" +
-	"\tkeys_only\x18\x03 \x01(\bR\bkeysOnly\"\xdf\x01\n" +
+	"\tkeys_only\x18\x03 \x01(\bR\bkeysOnly\x12\x16\n" +
+	"\x06prefix\x18\x04 \x01(\fR\x06prefix\"\xdf\x01\n" +
 	"\vReadRequest\x12-\n" +
 	"\x03get\x18\x01 \x01(\v2\x19.concord.kv.v1.GetRequestH\x00R\x03get\x12:\n" +
 	"\bget_many\x18\x02 \x01(\v2\x1d.concord.kv.v1.GetManyRequestH\x00R\agetMany\x12-\n" +
