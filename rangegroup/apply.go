@@ -23,6 +23,8 @@ type applyResult struct {
 	removed bool
 	// splits are ranges created by splits applied in this batch.
 	splits []*splitResult
+	// events are the key changes applied, for watchers.
+	events []Event
 }
 
 type ack struct {
@@ -129,8 +131,12 @@ func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResul
 			res.acks = append(res.acks, ack{cmd.Id, proposalResult{err: fmt.Errorf("decode request: %w", err)}})
 			return nil
 		}
-		resp, err := r.store.cfg.Machine.Apply(b, arcOf(state.Descriptor_), e.GetIndex(), now, &req)
+		rec := changeRecorder{Store: b, rev: e.GetIndex(), expired: req.GetSweep() != nil, events: res.events}
+		resp, err := r.store.cfg.Machine.Apply(&rec, arcOf(state.Descriptor_), e.GetIndex(), now, &req)
 		if err != nil {
+			return err
+		}
+		if res.events, err = rec.finish(); err != nil {
 			return err
 		}
 		if cmd.Id != 0 {
@@ -165,7 +171,14 @@ func (s *Store) publish(r *replica, res *applyResult) {
 	if r.state == nil || res.state.Stamp != r.state.Stamp {
 		r.stampAppliedAt = time.Now()
 	}
+	reshaped := r.state != nil && r.state.Descriptor_.GetGeneration() != res.state.Descriptor_.GetGeneration()
 	r.state = res.state
+	// Under r.mu, so that Watch sees either the old state and these
+	// events later, or the new state and the events in the history.
+	s.watch.publish(r.rangeID, res.events)
+	if reshaped {
+		s.watch.interrupt(r.rangeID, res.state.Index, false)
+	}
 	for _, a := range res.acks {
 		if p, ok := r.proposals[a.id]; ok {
 			delete(r.proposals, a.id)

@@ -54,6 +54,11 @@ type Config struct {
 	// SweepInterval is how often a leader looks for expired keys to delete
 	// (default 5 s). Expired keys are invisible to reads at once.
 	SweepInterval time.Duration
+	// WatchHistoryEvents and WatchHistoryBytes bound the history of
+	// recent changes the Store keeps, over all its replicas, for watches
+	// to replay and resume from (defaults 100,000 events and 64 MiB).
+	WatchHistoryEvents int
+	WatchHistoryBytes  int
 	// Registerer, if set, registers the Store's Prometheus metrics.
 	Registerer prometheus.Registerer
 	// Logger receives the Store's logs (default: discard).
@@ -90,6 +95,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = 5 * time.Second
+	}
+	if c.WatchHistoryEvents <= 0 {
+		c.WatchHistoryEvents = 100_000
+	}
+	if c.WatchHistoryBytes <= 0 {
+		c.WatchHistoryBytes = 64 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

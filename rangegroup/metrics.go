@@ -20,6 +20,12 @@ type metrics struct {
 	truncations      prometheus.Counter
 	collected        prometheus.Counter
 	leaderChanges    prometheus.Counter
+	// commitLatency is the time from proposing a command at the leader to
+	// its being applied there: what a write waits for in Raft.
+	commitLatency prometheus.Histogram
+	// snapshotBytes counts encoded snapshot chunks by direction (sent,
+	// received), so operators see the bandwidth that catching up costs.
+	snapshotBytes *prometheus.CounterVec
 }
 
 func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
@@ -46,11 +52,15 @@ func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
 		truncations:   counter("log_truncations_total", "Raft log truncations."),
 		collected:     counter("uninitialized_replicas_collected_total", "Replicas removed because they never received a snapshot."),
 		leaderChanges: counter("leader_changes_total", "Leader changes seen by this node's replicas."),
+		commitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "commit_latency_seconds",
+			Help: "Time from proposing a command at the leader to applying it there.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		snapshotBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "snapshot_bytes_total",
+			Help: "Bytes of range snapshot chunks streamed, by direction (sent, received)."}, []string{"direction"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.proposals, m.proposalsDropped, m.reads, m.readIndex, m.readyBatches, m.batchRanges,
 			m.syncDuration, m.appliedEntries, m.snapshotsSent, m.snapshotsRecv, m.truncations, m.collected,
-			m.leaderChanges, rangesCollector{store})
+			m.leaderChanges, m.commitLatency, m.snapshotBytes, rangesCollector{store})
 	}
 	return m
 }

@@ -95,6 +95,7 @@ func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, e
 	p := &proposal{done: make(chan proposalResult, 1)}
 	r.proposals[id] = p
 	r.store.metrics.proposals.Inc()
+	proposed := time.Now()
 	if err := r.rn.Propose(data); err != nil {
 		r.store.metrics.proposalsDropped.Inc()
 		delete(r.proposals, id)
@@ -103,7 +104,11 @@ func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, e
 	}
 	r.mu.Unlock()
 	r.store.sched.enqueue(r.rangeID)
-	return r.wait(ctx, id, p)
+	resp, err := r.wait(ctx, id, p)
+	if err == nil {
+		r.store.metrics.commitLatency.Observe(time.Since(proposed).Seconds())
+	}
+	return resp, err
 }
 
 // wait blocks until proposal id is applied or ctx ends. A proposal whose

@@ -147,6 +147,9 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		return nil, fmt.Errorf("range %d: start raft: %w", rangeID, err)
 	}
 	r.rn = rn
+	if state != nil {
+		s.watch.start(rangeID, applied)
+	}
 	return r, nil
 }
 

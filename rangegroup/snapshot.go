@@ -104,6 +104,7 @@ func (r *replica) sendSnapshot(node string, orig *raftpb.Message) error {
 				return err
 			}
 			chunk.Keys, chunk.Values, size = chunk.Keys[:0], chunk.Values[:0], 0
+			r.store.metrics.snapshotBytes.WithLabelValues("sent").Add(float64(len(b)))
 			return yield(b)
 		}
 		err := snap.Iterate(func(k, v []byte) error {
@@ -137,7 +138,13 @@ type incomingSnapshot struct {
 // ingested when Raft's Ready carries the snapshot, and the sender is
 // answered once that happened (or Raft declined).
 func (s *Store) HandleSnapshot(ctx context.Context, from string, header []byte, next func() ([]byte, error)) error {
-	err := s.receiveSnapshot(from, header, next)
+	received := s.metrics.snapshotBytes.WithLabelValues("received")
+	counted := func() ([]byte, error) {
+		b, err := next()
+		received.Add(float64(len(b)))
+		return b, err
+	}
+	err := s.receiveSnapshot(from, header, counted)
 	s.metrics.snapshotsRecv.WithLabelValues(resultLabel(err)).Inc()
 	return err
 }
@@ -268,6 +275,7 @@ func (r *replica) ingestSnapshot(snap *raftpb.Snapshot) error {
 	r.persistedIndex = in.index
 	r.snapshotIn = nil
 	r.releaseReadsLocked()
+	r.store.watch.start(r.rangeID, in.index)
 	r.mu.Unlock()
 	in.done <- nil
 	return nil

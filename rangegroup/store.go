@@ -29,6 +29,7 @@ type Store struct {
 
 	metrics *metrics
 	sched   *scheduler
+	watch   *watchHub
 	stopc   chan struct{}
 	wg      sync.WaitGroup
 	nextID  atomic.Uint64
@@ -45,6 +46,7 @@ func NewStore(cfg Config) (*Store, error) {
 		cfg:      cfg,
 		replicas: make(map[uint64]*replica),
 		sched:    newScheduler(64),
+		watch:    newWatchHub(cfg.WatchHistoryEvents, cfg.WatchHistoryBytes),
 		stopc:    make(chan struct{}),
 	}
 	// Proposal ids only need to be unique among this process's waiters;
@@ -152,6 +154,7 @@ func (s *Store) Close() error {
 	close(s.stopc)
 	s.wg.Wait()
 	s.sched.stop()
+	s.watch.stop()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, r := range s.replicas {

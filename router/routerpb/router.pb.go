@@ -401,6 +401,303 @@ func (x *ServeReply) GetLeader() string {
 	return ""
 }
 
+// WatchRequest subscribes to one key's changes, or a prefix's, in one range.
+type WatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// range_id is the range the caller believes holds the key; 0 means the
+	// receiver picks its replica whose span holds position.
+	RangeId  uint64 `protobuf:"varint,1,opt,name=range_id,json=rangeId,proto3" json:"range_id,omitempty"`
+	Position uint64 `protobuf:"varint,2,opt,name=position,proto3" json:"position,omitempty"`
+	Key      []byte `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	// prefix: key is a prefix of the keys watched, all at position.
+	Prefix bool `protobuf:"varint,4,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// from_revision is the first revision wanted; 0 means from now on.
+	FromRevision  uint64 `protobuf:"varint,5,opt,name=from_revision,json=fromRevision,proto3" json:"from_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_router_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_router_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_router_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WatchRequest) GetRangeId() uint64 {
+	if x != nil {
+		return x.RangeId
+	}
+	return 0
+}
+
+func (x *WatchRequest) GetPosition() uint64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *WatchRequest) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *WatchRequest) GetPrefix() bool {
+	if x != nil {
+		return x.Prefix
+	}
+	return false
+}
+
+func (x *WatchRequest) GetFromRevision() uint64 {
+	if x != nil {
+		return x.FromRevision
+	}
+	return 0
+}
+
+// WatchEvent is one change of a key.
+type WatchEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// record is the key's new record in the state machine's encoding;
+	// empty when the change deleted the key.
+	Record   []byte `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	// expired: the delete of an expired key by the TTL sweep.
+	Expired       bool `protobuf:"varint,4,opt,name=expired,proto3" json:"expired,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEvent) Reset() {
+	*x = WatchEvent{}
+	mi := &file_router_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEvent) ProtoMessage() {}
+
+func (x *WatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_router_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
+func (*WatchEvent) Descriptor() ([]byte, []int) {
+	return file_router_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchEvent) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *WatchEvent) GetRecord() []byte {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *WatchEvent) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *WatchEvent) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
+}
+
+// WatchReply carries events, or ends the stream.
+type WatchReply struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*WatchEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// end is set on the last message of a stream: why it ended.
+	End           *WatchEnd `protobuf:"bytes,2,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchReply) Reset() {
+	*x = WatchReply{}
+	mi := &file_router_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchReply) ProtoMessage() {}
+
+func (x *WatchReply) ProtoReflect() protoreflect.Message {
+	mi := &file_router_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchReply.ProtoReflect.Descriptor instead.
+func (*WatchReply) Descriptor() ([]byte, []int) {
+	return file_router_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchReply) GetEvents() []*WatchEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *WatchReply) GetEnd() *WatchEnd {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+// WatchEnd says why a watch stream ended and how to go on.
+type WatchEnd struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// error is the kind of failure; NONE never ends a stream.
+	Error   ErrorKind `protobuf:"varint,1,opt,name=error,proto3,enum=concord.router.v1.ErrorKind" json:"error,omitempty"`
+	Message string    `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// resumable: a new watch from resume_from, on this node or another,
+	// misses nothing; otherwise (history compacted) changes were lost.
+	Resumable  bool   `protobuf:"varint,3,opt,name=resumable,proto3" json:"resumable,omitempty"`
+	ResumeFrom uint64 `protobuf:"varint,4,opt,name=resume_from,json=resumeFrom,proto3" json:"resume_from,omitempty"`
+	// range_id and descriptor describe the receiver's replica, when known,
+	// so the caller can update its routing.
+	RangeId       uint64 `protobuf:"varint,5,opt,name=range_id,json=rangeId,proto3" json:"range_id,omitempty"`
+	Descriptor_   []byte `protobuf:"bytes,6,opt,name=descriptor,proto3" json:"descriptor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEnd) Reset() {
+	*x = WatchEnd{}
+	mi := &file_router_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEnd) ProtoMessage() {}
+
+func (x *WatchEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_router_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEnd.ProtoReflect.Descriptor instead.
+func (*WatchEnd) Descriptor() ([]byte, []int) {
+	return file_router_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WatchEnd) GetError() ErrorKind {
+	if x != nil {
+		return x.Error
+	}
+	return ErrorKind_NONE
+}
+
+func (x *WatchEnd) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *WatchEnd) GetResumable() bool {
+	if x != nil {
+		return x.Resumable
+	}
+	return false
+}
+
+func (x *WatchEnd) GetResumeFrom() uint64 {
+	if x != nil {
+		return x.ResumeFrom
+	}
+	return 0
+}
+
+func (x *WatchEnd) GetRangeId() uint64 {
+	if x != nil {
+		return x.RangeId
+	}
+	return 0
+}
+
+func (x *WatchEnd) GetDescriptor_() []byte {
+	if x != nil {
+		return x.Descriptor_
+	}
+	return nil
+}
+
 var File_router_proto protoreflect.FileDescriptor
 
 const file_router_proto_rawDesc = "" +
@@ -427,7 +724,33 @@ const file_router_proto_rawDesc = "" +
 	"\n" +
 	"descriptor\x18\a \x01(\fR\n" +
 	"descriptor\x12\x16\n" +
-	"\x06leader\x18\b \x01(\tR\x06leader*3\n" +
+	"\x06leader\x18\b \x01(\tR\x06leader\"\x94\x01\n" +
+	"\fWatchRequest\x12\x19\n" +
+	"\brange_id\x18\x01 \x01(\x04R\arangeId\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\x04R\bposition\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\fR\x03key\x12\x16\n" +
+	"\x06prefix\x18\x04 \x01(\bR\x06prefix\x12#\n" +
+	"\rfrom_revision\x18\x05 \x01(\x04R\ffromRevision\"l\n" +
+	"\n" +
+	"WatchEvent\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x16\n" +
+	"\x06record\x18\x02 \x01(\fR\x06record\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x04R\brevision\x12\x18\n" +
+	"\aexpired\x18\x04 \x01(\bR\aexpired\"r\n" +
+	"\n" +
+	"WatchReply\x125\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.concord.router.v1.WatchEventR\x06events\x12-\n" +
+	"\x03end\x18\x02 \x01(\v2\x1b.concord.router.v1.WatchEndR\x03end\"\xd2\x01\n" +
+	"\bWatchEnd\x122\n" +
+	"\x05error\x18\x01 \x01(\x0e2\x1c.concord.router.v1.ErrorKindR\x05error\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
+	"\tresumable\x18\x03 \x01(\bR\tresumable\x12\x1f\n" +
+	"\vresume_from\x18\x04 \x01(\x04R\n" +
+	"resumeFrom\x12\x19\n" +
+	"\brange_id\x18\x05 \x01(\x04R\arangeId\x12\x1e\n" +
+	"\n" +
+	"descriptor\x18\x06 \x01(\fR\n" +
+	"descriptor*3\n" +
 	"\vConsistency\x12\n" +
 	"\n" +
 	"\x06LEADER\x10\x00\x12\n" +
@@ -445,9 +768,10 @@ const file_router_proto_rawDesc = "" +
 	"\aSTOPPED\x10\x06\x12\x06\n" +
 	"\x02KV\x10\a\x12\f\n" +
 	"\bCANCELED\x10\b\x12\f\n" +
-	"\bINTERNAL\x10\t2R\n" +
+	"\bINTERNAL\x10\t2\x9d\x01\n" +
 	"\aForward\x12G\n" +
-	"\x05Serve\x12\x1f.concord.router.v1.ServeRequest\x1a\x1d.concord.router.v1.ServeReplyB/Z-github.com/concord-kv/concord/router/routerpbb\x06proto3"
+	"\x05Serve\x12\x1f.concord.router.v1.ServeRequest\x1a\x1d.concord.router.v1.ServeReply\x12I\n" +
+	"\x05Watch\x12\x1f.concord.router.v1.WatchRequest\x1a\x1d.concord.router.v1.WatchReply0\x01B/Z-github.com/concord-kv/concord/router/routerpbb\x06proto3"
 
 var (
 	file_router_proto_rawDescOnce sync.Once
@@ -462,23 +786,32 @@ func file_router_proto_rawDescGZIP() []byte {
 }
 
 var file_router_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_router_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_router_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_router_proto_goTypes = []any{
 	(Consistency)(0),     // 0: concord.router.v1.Consistency
 	(ErrorKind)(0),       // 1: concord.router.v1.ErrorKind
 	(*ServeRequest)(nil), // 2: concord.router.v1.ServeRequest
 	(*ServeReply)(nil),   // 3: concord.router.v1.ServeReply
+	(*WatchRequest)(nil), // 4: concord.router.v1.WatchRequest
+	(*WatchEvent)(nil),   // 5: concord.router.v1.WatchEvent
+	(*WatchReply)(nil),   // 6: concord.router.v1.WatchReply
+	(*WatchEnd)(nil),     // 7: concord.router.v1.WatchEnd
 }
 var file_router_proto_depIdxs = []int32{
 	0, // 0: concord.router.v1.ServeRequest.consistency:type_name -> concord.router.v1.Consistency
 	1, // 1: concord.router.v1.ServeReply.error:type_name -> concord.router.v1.ErrorKind
-	2, // 2: concord.router.v1.Forward.Serve:input_type -> concord.router.v1.ServeRequest
-	3, // 3: concord.router.v1.Forward.Serve:output_type -> concord.router.v1.ServeReply
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5, // 2: concord.router.v1.WatchReply.events:type_name -> concord.router.v1.WatchEvent
+	7, // 3: concord.router.v1.WatchReply.end:type_name -> concord.router.v1.WatchEnd
+	1, // 4: concord.router.v1.WatchEnd.error:type_name -> concord.router.v1.ErrorKind
+	2, // 5: concord.router.v1.Forward.Serve:input_type -> concord.router.v1.ServeRequest
+	4, // 6: concord.router.v1.Forward.Watch:input_type -> concord.router.v1.WatchRequest
+	3, // 7: concord.router.v1.Forward.Serve:output_type -> concord.router.v1.ServeReply
+	6, // 8: concord.router.v1.Forward.Watch:output_type -> concord.router.v1.WatchReply
+	7, // [7:9] is the sub-list for method output_type
+	5, // [5:7] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_router_proto_init() }
@@ -496,7 +829,7 @@ func file_router_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_router_proto_rawDesc), len(file_router_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Forward_Serve_FullMethodName = "/concord.router.v1.Forward/Serve"
+	Forward_Watch_FullMethodName = "/concord.router.v1.Forward/Watch"
 )
 
 // ForwardClient is the client API for Forward service.
@@ -39,6 +40,10 @@ const (
 type ForwardClient interface {
 	// Serve runs one request against the receiving node's own replica.
 	Serve(ctx context.Context, in *ServeRequest, opts ...grpc.CallOption) (*ServeReply, error)
+	// Watch streams the changes the receiving node's replica of a range
+	// applies, until the range changes shape there, the caller goes away,
+	// or the receiver stops; the last message says why it ended.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReply], error)
 }
 
 type forwardClient struct {
@@ -59,6 +64,25 @@ func (c *forwardClient) Serve(ctx context.Context, in *ServeRequest, opts ...grp
 	return out, nil
 }
 
+func (c *forwardClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReply], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Forward_ServiceDesc.Streams[0], Forward_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, WatchReply]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Forward_WatchClient = grpc.ServerStreamingClient[WatchReply]
+
 // ForwardServer is the server API for Forward service.
 // All implementations must embed UnimplementedForwardServer
 // for forward compatibility.
@@ -67,6 +91,10 @@ func (c *forwardClient) Serve(ctx context.Context, in *ServeRequest, opts ...grp
 type ForwardServer interface {
 	// Serve runs one request against the receiving node's own replica.
 	Serve(context.Context, *ServeRequest) (*ServeReply, error)
+	// Watch streams the changes the receiving node's replica of a range
+	// applies, until the range changes shape there, the caller goes away,
+	// or the receiver stops; the last message says why it ended.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchReply]) error
 	mustEmbedUnimplementedForwardServer()
 }
 
@@ -79,6 +107,9 @@ type UnimplementedForwardServer struct{}
 
 func (UnimplementedForwardServer) Serve(context.Context, *ServeRequest) (*ServeReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Serve not implemented")
+}
+func (UnimplementedForwardServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchReply]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedForwardServer) mustEmbedUnimplementedForwardServer() {}
 func (UnimplementedForwardServer) testEmbeddedByValue()                 {}
@@ -119,6 +150,17 @@ func _Forward_Serve_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Forward_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ForwardServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchReply]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Forward_WatchServer = grpc.ServerStreamingServer[WatchReply]
+
 // Forward_ServiceDesc is the grpc.ServiceDesc for Forward service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -131,6 +173,12 @@ var Forward_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Forward_Serve_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _Forward_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "router.proto",
 }
