@@ -47,6 +47,7 @@ type options struct {
 	keepTTL     bool
 	keysOnly    bool
 	prefix      []byte
+	startRev    uint64
 	consistency Consistency
 	cond        condition
 	repeated    string
@@ -72,6 +73,7 @@ const (
 	optCondition
 	optKeysOnly
 	optPrefix
+	optStartRevision
 )
 
 // Which option kinds each kind of call takes.
@@ -79,6 +81,7 @@ const (
 	writeOptions = optTTL | optKeepTTL
 	readOptions  = optConsistency
 	scanOptions  = optConsistency | optKeysOnly | optPrefix
+	watchOptions = optPrefix | optStartRevision
 	noOptions    = optionKind(0)
 )
 
@@ -92,6 +95,7 @@ var optionNames = []struct {
 	{optCondition, "a condition (IfValue, IfVersion, ...)"},
 	{optKeysOnly, "WithKeysOnly"},
 	{optPrefix, "WithPrefix"},
+	{optStartRevision, "WithStartRevision"},
 }
 
 // MaxTTL is the longest time to live a key may be given.
@@ -140,11 +144,21 @@ func WithKeysOnly() Option {
 // by the hash of their tag, so a prefix's keys are spread over every range
 // unless the prefix holds a whole hash tag ("{user:1}:"), and the scan
 // reads ranges until it has a full page or has passed the whole circle.
-// Taken by Scan.
+// Taken by Scan and Watch (see Watch for what a watch's prefix must hold).
 func WithPrefix(p []byte) Option {
 	return func(o *options) {
 		o.given |= optPrefix
 		o.prefix = append([]byte{}, p...)
+	}
+}
+
+// WithStartRevision makes a watch first replay the changes from revision r
+// on (a KeyValue's ModRevision + 1 resumes after a change already seen).
+// r must be positive. Taken by Watch.
+func WithStartRevision(r uint64) Option {
+	return func(o *options) {
+		o.given |= optStartRevision
+		o.startRev = r
 	}
 }
 
@@ -227,6 +241,9 @@ func parseOptions(allowed optionKind, opts []Option) (options, error) {
 	}
 	if err := checkTTL(o.ttl); err != nil {
 		return o, err
+	}
+	if o.given&optStartRevision != 0 && o.startRev == 0 {
+		return o, fmt.Errorf("%w: start revision 0 (revisions start at 1)", ErrInvalidArgument)
 	}
 	switch o.consistency {
 	case Strong, Leader, Eventual:

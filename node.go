@@ -42,6 +42,10 @@ type Node struct {
 	members  *memberView
 
 	stopping  atomic.Bool
+	// watchCtx ends every watch goroutine when the node shuts down.
+	watchCtx    context.Context
+	stopWatches context.CancelFunc
+	watches     sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -57,6 +61,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, hash: cfg.HashFunc, mask: ^uint64(0)}
+	n.watchCtx, n.stopWatches = context.WithCancel(context.Background())
 	if n.hash == nil {
 		n.hash = xxhash.Sum64
 	}
@@ -295,6 +300,8 @@ func (n *Node) Close() error {
 // shutdown stops every layer top-down; graceful leaves the cluster first.
 func (n *Node) shutdown(graceful bool) error {
 	n.stopping.Store(true)
+	n.stopWatches()
+	n.watches.Wait()
 	var errs []error
 	if n.rebal != nil {
 		n.rebal.Stop()
