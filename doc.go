@@ -1,11 +1,13 @@
-// Package concord is Concord's embedded node: the layer that wires the
-// ring, gossip membership and (from the replicated-ranges work on) the
-// key-value store into one process.
+// Package concord is Concord's embedded node: Open starts a member of a
+// Concord cluster in this process, wiring the ring, gossip membership, the
+// multi-raft store, placement and routing together, and Node offers the
+// key-value API (Put, Get, Txn, Scan, Watch, ...) that the KV interface
+// names. RingNode is the ring with gossip alone, for applications that
+// only need the DHT.
 //
-// Today it offers RingNode: a ring.Node whose failure detection and ring
-// repair are driven by hashicorp/memberlist gossip on the same port. The
-// embedded key-value API (Open, Put, Get, ...) builds on it.
-//
-// This package sits at the top of the layering: it may import any Concord
-// package, and no Concord package may import it.
+// The package also owns the API's vocabulary: the options, the sentinel
+// errors and their wire codes (Code), and the gRPC KV and admin services
+// every node serves. Front ends that present the same API elsewhere (the
+// remote client in api/client, the HTTP API in api/httpapi) import it;
+// it imports none of them.
 package concord
