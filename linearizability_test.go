@@ -16,7 +16,10 @@ import (
 // TestLinearizableThroughChurn runs clients doing put, strong get, CAS and
 // delete through random nodes of a five-node cluster while a script
 // partitions nodes, crashes one and restarts it within the grace period,
-// and adds a sixth; every key's history is checked with porcupine.
+// and adds a sixth; every key's history is checked with porcupine. A watch
+// on the keys of one hash tag, from a node the script never crashes, must
+// see every acknowledged write to them once, in revision order, and no
+// value that was never written.
 func TestLinearizableThroughChurn(t *testing.T) {
 	t.Parallel()
 	c := newKVCluster(t)
@@ -27,6 +30,13 @@ func TestLinearizableThroughChurn(t *testing.T) {
 	keys := []string{"a", "b", "c", "{t}x", "{t}y"}
 	h := linearize.NewHistory()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watchCtx, stopWatch := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer stopWatch()
+	watched, err := c.live()[4].node.Watch(watchCtx, nil, WithPrefix([]byte("{t}")))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for client := range 4 {
 		wg.Add(1)
@@ -66,6 +76,58 @@ func TestLinearizableThroughChurn(t *testing.T) {
 	cancel()
 	wg.Wait()
 	h.Check(t, "concord-churn")
+	checkWatched(t, c.live()[0].node, h, watched)
+}
+
+// checkWatched reads a watch on the keys of tag {t} until it sees a last
+// write made after the history ended, then checks it against the history.
+func checkWatched(t *testing.T, n *Node, h *linearize.History, watched <-chan WatchEvent) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	await.Until(t, 60*time.Second, "the closing write", func() error {
+		_, err := n.Put(ctx, []byte("{t}x"), []byte("closing"))
+		return err
+	})
+	seen := make(map[string]bool)
+	lastRev := make(map[string]uint64)
+	for {
+		ev := nextEvent(t, watched)
+		if ev.Err != nil {
+			t.Fatalf("watch ended: %v", ev.Err)
+		}
+		if ev.ModRevision <= lastRev[string(ev.Key)] {
+			t.Fatalf("%s: revision %d after %d", ev.Key, ev.ModRevision, lastRev[string(ev.Key)])
+		}
+		lastRev[string(ev.Key)] = ev.ModRevision
+		if ev.Type == EventPut {
+			if string(ev.Value) == "closing" {
+				break
+			}
+			seen[string(ev.Key)+"="+string(ev.Value)] = true
+		}
+	}
+	written := make(map[string]bool)
+	var missed []string
+	h.Each(func(in linearize.Input, out linearize.Output) {
+		if in.Key != "{t}x" && in.Key != "{t}y" || (in.Kind != linearize.Put && in.Kind != linearize.CAS) {
+			return
+		}
+		w := in.Key + "=" + in.Value
+		written[w] = true
+		if out.OK && !seen[w] {
+			missed = append(missed, w)
+		}
+	})
+	if len(missed) > 0 {
+		t.Fatalf("the watch missed %d acknowledged writes: %v", len(missed), missed)
+	}
+	for w := range seen {
+		if !written[w] {
+			t.Fatalf("the watch saw %s, which no client wrote", w)
+		}
+	}
+	t.Logf("the watch saw %d writes to {t}x and {t}y", len(seen))
 }
 
 // clientOp runs one random operation through a random live node and records

@@ -168,6 +168,16 @@ func (h *History) Len() int {
 	return len(h.ops)
 }
 
+// Each calls fn for every operation recorded so far, in the order added.
+func (h *History) Each(fn func(in Input, out Output)) {
+	h.mu.Lock()
+	ops := append([]porcupine.Operation(nil), h.ops...)
+	h.mu.Unlock()
+	for _, op := range ops {
+		fn(op.Input.(Input), op.Output.(Output))
+	}
+}
+
 // Check fails t if the history is not linearizable (or the checker ran out
 // of time), saving the visualization to a file it names.
 func (h *History) Check(t testing.TB, name string) {
