@@ -40,10 +40,11 @@ type KeyValue struct {
 	Key, Value []byte
 	// CreateRevision is the revision of the write that created the key
 	// (reset when it is deleted or expires and is written again);
-	// ModRevision is that of its last write. A revision is the Raft index
-	// of the writing command in the key's range: a key's revisions grow
-	// with each write, but revisions of keys in different ranges are not
-	// comparable.
+	// ModRevision is that of its last write. A revision numbers the
+	// commands of the key's range (its Raft log index, plus an offset that
+	// merges move on): a key's revisions grow with each write, also when
+	// its range splits or merges, but revisions of keys in different
+	// ranges are not comparable.
 	CreateRevision, ModRevision uint64
 	// Version counts the writes since creation: 1 when created, +1 for
 	// every put or touch.

@@ -1,6 +1,7 @@
 package rangegroup
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,6 +26,11 @@ type applyResult struct {
 	splits []*splitResult
 	// events are the key changes applied, for watchers.
 	events []Event
+	// merged are the RHS replicas this LHS absorbed in this batch.
+	merged []*replica
+	// parked are the entries from one this node cannot apply yet (a
+	// Merge whose RHS lags here) on; they are retried on later passes.
+	parked []*raftpb.Entry
 }
 
 type ack struct {
@@ -72,11 +78,17 @@ func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyRe
 		r.mu.Unlock()
 		return nil, fmt.Errorf("range %d: committed entries on an uninitialized replica", r.rangeID)
 	}
+	if len(r.parked) > 0 {
+		// Entries wait behind one parked in this pass.
+		r.parked = append(r.parked, ents...)
+		r.mu.Unlock()
+		return nil, nil
+	}
 	state := proto.Clone(r.state).(*storagepb.AppliedState)
 	r.mu.Unlock()
 
 	res := &applyResult{state: state}
-	for _, e := range ents {
+	for i, e := range ents {
 		if e.GetIndex() <= state.Index {
 			continue // already applied before a restart replayed it
 		}
@@ -94,6 +106,10 @@ func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyRe
 			if err = proto.Unmarshal(e.Data, &cc); err == nil {
 				err = r.applyConfChange(&cc, res)
 			}
+		}
+		if errors.Is(err, errParked) {
+			res.parked = append([]*raftpb.Entry(nil), ents[i:]...)
+			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("range %d: apply entry %d: %w", r.rangeID, e.GetIndex(), err)
@@ -124,38 +140,56 @@ func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResul
 	state := res.state
 	now := max(cmd.Stamp, state.Stamp)
 	state.Stamp = now
+	var result proposalResult
 	switch op := cmd.Op.(type) {
 	case *rgpb.Command_Kv:
+		if state.FrozenFor != 0 {
+			// Proposed before the freeze applied: refused as writes to a
+			// frozen range are at proposal.
+			result.err = fmt.Errorf("range %d: %w: %w", r.rangeID, ErrFrozen, ErrUnavailable)
+			break
+		}
 		var req kvpb.Request
 		if err := proto.Unmarshal(op.Kv, &req); err != nil {
-			res.acks = append(res.acks, ack{cmd.Id, proposalResult{err: fmt.Errorf("decode request: %w", err)}})
-			return nil
+			result.err = fmt.Errorf("decode request: %w", err)
+			break
 		}
-		rec := changeRecorder{Store: b, rev: e.GetIndex(), expired: req.GetSweep() != nil, events: res.events}
-		resp, err := r.store.cfg.Machine.Apply(&rec, arcOf(state.Descriptor_), e.GetIndex(), now, &req)
+		rev := e.GetIndex() + state.RevisionOffset
+		rec := changeRecorder{Store: b, rev: rev, expired: req.GetSweep() != nil, events: res.events}
+		resp, err := r.store.cfg.Machine.Apply(&rec, arcOf(state.Descriptor_), rev, now, &req)
 		if err != nil {
 			return err
 		}
 		if res.events, err = rec.finish(); err != nil {
 			return err
 		}
-		if cmd.Id != 0 {
-			res.acks = append(res.acks, ack{cmd.Id, proposalResult{resp: resp}})
-		}
+		result.resp = resp
 	case *rgpb.Command_Split:
 		split, err := r.applySplit(b, e, op.Split, state)
 		if err != nil {
 			return err
 		}
-		var result proposalResult
 		if split == nil {
 			result.err = fmt.Errorf("split at %d: %w", op.Split.At, ErrInvalidSplit)
 		} else {
 			res.splits = append(res.splits, split)
 		}
-		if cmd.Id != 0 {
-			res.acks = append(res.acks, ack{cmd.Id, result})
+	case *rgpb.Command_Freeze:
+		result = r.applyFreeze(e, op.Freeze, state)
+	case *rgpb.Command_Merge:
+		var err error
+		if result, err = r.applyMerge(b, e, op.Merge, res); err != nil {
+			return err
 		}
+	case *rgpb.Command_AbortMerge:
+		result = r.applyAbortMerge(op.AbortMerge, state)
+	case *rgpb.Command_Unfreeze:
+		result = r.applyUnfreeze(op.Unfreeze, state)
+	default:
+		return nil
+	}
+	if cmd.Id != 0 {
+		res.acks = append(res.acks, ack{cmd.Id, result})
 	}
 	return nil
 }
@@ -168,6 +202,7 @@ func (s *Store) publish(r *replica, res *applyResult) {
 		s.startSplitRange(sp)
 	}
 	r.mu.Lock()
+	r.parked = res.parked
 	if r.state == nil || res.state.Stamp != r.state.Stamp {
 		r.stampAppliedAt = time.Now()
 	}
@@ -177,7 +212,7 @@ func (s *Store) publish(r *replica, res *applyResult) {
 	// events later, or the new state and the events in the history.
 	s.watch.publish(r.rangeID, res.events)
 	if reshaped {
-		s.watch.interrupt(r.rangeID, res.state.Index, false)
+		s.watch.interrupt(r.rangeID, appliedRevision(res.state), false)
 	}
 	for _, a := range res.acks {
 		if p, ok := r.proposals[a.id]; ok {
@@ -187,6 +222,9 @@ func (s *Store) publish(r *replica, res *applyResult) {
 	}
 	r.releaseReadsLocked()
 	r.mu.Unlock()
+	for _, m := range res.merged {
+		s.retireMerged(m)
+	}
 	if res.removed {
 		s.removeReplica(r)
 	}

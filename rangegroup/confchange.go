@@ -43,6 +43,10 @@ func (s *Store) ChangeReplicas(ctx context.Context, rangeID uint64, changes []Re
 	if err != nil {
 		return err
 	}
+	if r.state != nil && r.state.FrozenFor != 0 {
+		r.mu.Unlock()
+		return fmt.Errorf("range %d: %w: %w", rangeID, ErrFrozen, ErrUnavailable)
+	}
 	d := r.descriptorLocked()
 	cc, added, err := buildConfChange(d, changes)
 	if err != nil {
@@ -143,6 +147,17 @@ func (r *replica) applyConfChange(cc *raftpb.ConfChangeV2, res *applyResult) err
 		if err := proto.Unmarshal(cc.Context, &cctx); err != nil {
 			return fmt.Errorf("decode conf change context: %w", err)
 		}
+	}
+	if res.state.FrozenFor != 0 {
+		// A change committed after the freeze: Raft must still be told of
+		// the entry, but as a change of replica 0, which it ignores.
+		r.mu.Lock()
+		r.confState = r.rn.ApplyConfChange(&raftpb.ConfChangeV2{Changes: []*raftpb.ConfChangeSingle{confChange(raftpb.ConfChangeType_ConfChangeAddNode, 0)}})
+		r.mu.Unlock()
+		if cctx.Id != 0 {
+			res.acks = append(res.acks, ack{cctx.Id, proposalResult{err: fmt.Errorf("range %d: %w", r.rangeID, ErrFrozen)}})
+		}
+		return nil
 	}
 	r.mu.Lock()
 	cs := r.rn.ApplyConfChange(cc)

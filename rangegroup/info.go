@@ -28,6 +28,10 @@ type RangeInfo struct {
 	// Progress is, on the leader only, how far each replica (by replica
 	// id) has replicated the log.
 	Progress map[uint64]ReplicaProgress
+	// FrozenFor is the range this one is frozen for merging into (0: not
+	// frozen); a frozen range takes no writes until the merge completes or
+	// AbortMerge undoes it.
+	FrozenFor uint64
 }
 
 // ReplicaProgress is the leader's view of one replica's log.
@@ -81,6 +85,7 @@ func (r *replica) info() RangeInfo {
 	if d := r.descriptorLocked(); d != nil {
 		info.Descriptor = proto.Clone(d).(*storagepb.RangeDescriptor)
 		info.AppliedIndex = r.state.Index
+		info.FrozenFor = r.state.FrozenFor
 	}
 	info.Leader = r.peerNodeLocked(r.leaderID)
 	info.CommitIndex = r.rn.BasicStatus().HardState.GetCommit()

@@ -65,11 +65,7 @@ func (s *Store) removeReplica(r *replica) {
 	}
 	r.destroyed = true
 	d := r.descriptorLocked()
-	var applied uint64
-	if r.state != nil {
-		applied = r.state.Index
-	}
-	s.watch.interrupt(r.rangeID, applied, true)
+	s.watch.interrupt(r.rangeID, appliedRevision(r.state), true)
 	r.failWaitersLocked(fmt.Errorf("range %d: replica removed: %w", r.rangeID, ErrRangeNotFound))
 	if in := r.snapshotIn; in != nil {
 		r.snapshotIn = nil

@@ -26,6 +26,11 @@ type metrics struct {
 	// snapshotBytes counts encoded snapshot chunks by direction (sent,
 	// received), so operators see the bandwidth that catching up costs.
 	snapshotBytes *prometheus.CounterVec
+	// merges counts merges this node's leaders completed.
+	merges prometheus.Counter
+	// mergeParks counts applies that waited for this node's replica of a
+	// range being merged to catch up.
+	mergeParks prometheus.Counter
 }
 
 func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
@@ -56,11 +61,13 @@ func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
 			Help: "Time from proposing a command at the leader to applying it there.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		snapshotBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "snapshot_bytes_total",
 			Help: "Bytes of range snapshot chunks streamed, by direction (sent, received)."}, []string{"direction"}),
+		merges:     counter("merges_total", "Range merges completed by this node's leaders."),
+		mergeParks: counter("merge_parks_total", "Applies of a merge that waited for this node's replica of the absorbed range to catch up."),
 	}
 	if reg != nil {
 		reg.MustRegister(m.proposals, m.proposalsDropped, m.reads, m.readIndex, m.readyBatches, m.batchRanges,
 			m.syncDuration, m.appliedEntries, m.snapshotsSent, m.snapshotsRecv, m.truncations, m.collected,
-			m.leaderChanges, m.commitLatency, m.snapshotBytes, rangesCollector{store})
+			m.leaderChanges, m.commitLatency, m.snapshotBytes, m.merges, m.mergeParks, rangesCollector{store})
 	}
 	return m
 }

@@ -45,6 +45,9 @@ func (s *Store) Write(ctx context.Context, rangeID uint64, req *kvpb.Request) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkNotFrozen(); err != nil {
+		return nil, err
+	}
 	res, err := r.propose(ctx, func(c *rgpb.Command) { c.Op = &rgpb.Command_Kv{Kv: data} })
 	if err != nil {
 		return nil, err
@@ -60,6 +63,18 @@ func (s *Store) Write(ctx context.Context, rangeID uint64, req *kvpb.Request) (*
 		return nil, &RangeMismatchError{Descriptor: d, err: kv.ErrRangeMismatch}
 	}
 	return resp, nil
+}
+
+// checkNotFrozen refuses changes to a range frozen for a merge. The
+// refusal is unavailability: the caller retries, and finds the keys in the
+// merged range, or in this one again if the merge is undone.
+func (r *replica) checkNotFrozen() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state != nil && r.state.FrozenFor != 0 {
+		return fmt.Errorf("range %d: %w: %w", r.rangeID, ErrFrozen, ErrUnavailable)
+	}
+	return nil
 }
 
 // propose appends a command to the range's log at the leader and waits for

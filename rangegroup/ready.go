@@ -3,6 +3,7 @@ package rangegroup
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -23,6 +24,9 @@ type readyWork struct {
 	// applied is the outcome of applying rd.CommittedEntries, published
 	// once the apply batch is committed.
 	applied *applyResult
+	// noReady: rd is empty, Ready was not called; the pass only applies
+	// deferred entries.
+	noReady bool
 }
 
 // process is a scheduler worker's pass over a batch of ranges: step their
@@ -160,9 +164,13 @@ func (r *replica) prepare() *readyWork {
 		r.rn.Tick()
 	}
 	r.issueReadIndexLocked()
+	deferred := r.takeDeferredLocked()
 	if !r.rn.HasReady() {
 		r.rejectUnsteppedSnapshotLocked()
-		return nil
+		if len(deferred) == 0 {
+			return nil
+		}
+		return &readyWork{r: r, early: deferred, noReady: true}
 	}
 	rd := r.rn.Ready()
 	if raft.IsEmptySnap(rd.Snapshot) {
@@ -191,14 +199,40 @@ func (r *replica) prepare() *readyWork {
 		limit = min(limit, rd.Entries[0].GetIndex()-1)
 	}
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		limit = 0
+		// The snapshot is newer than anything deferred.
+		limit, deferred = 0, nil
 	}
 	i := 0
 	for i < len(rd.CommittedEntries) && rd.CommittedEntries[i].GetIndex() <= limit {
 		i++
 	}
-	w.early, w.late = rd.CommittedEntries[:i], rd.CommittedEntries[i:]
+	w.early, w.late = append(deferred, rd.CommittedEntries[:i]...), rd.CommittedEntries[i:]
 	return w
+}
+
+// takeDeferredLocked returns the committed entries to apply before this
+// pass's own: those parked behind a Merge, or else those of this
+// replica's log that a Merge proved committed (through forceApplyTo) but
+// Raft has not yet handed over. Both are durable here.
+func (r *replica) takeDeferredLocked() []*raftpb.Entry {
+	if len(r.parked) > 0 {
+		p := r.parked
+		r.parked = nil
+		return p
+	}
+	if r.state == nil || r.forceApplyTo <= r.state.Index {
+		return nil
+	}
+	hi := min(r.forceApplyTo, r.persistedIndex)
+	if hi <= r.state.Index {
+		return nil
+	}
+	ents, err := r.log.Entries(r.state.Index+1, hi+1, math.MaxUint64)
+	if err != nil {
+		r.store.cfg.Logger.Debug("read entries a merge proved committed", "range", r.rangeID, "err", err)
+		return nil
+	}
+	return ents
 }
 
 // persist writes every Ready's snapshot, entries and hard state: snapshots
@@ -284,6 +318,10 @@ func (r *replica) advance(w *readyWork) bool {
 	if r.destroyed {
 		return false
 	}
-	r.rn.Advance(w.rd)
+	if !w.noReady {
+		r.rn.Advance(w.rd)
+	}
+	// Parked entries are retried on the next tick, not at once: the
+	// replica they wait for needs its own pass first.
 	return r.rn.HasReady()
 }

@@ -66,6 +66,11 @@ type replica struct {
 	// createdAt is when an uninitialized replica was created, for garbage
 	// collection of replicas that never became members.
 	createdAt time.Time
+	// parked are committed entries waiting for this node's replica of a
+	// range being merged into this one (see merge.go); forceApplyTo is the
+	// index through which a Merge proved this replica's log committed.
+	parked       []*raftpb.Entry
+	forceApplyTo uint64
 }
 
 type inboundMessage struct {
@@ -148,7 +153,7 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 	}
 	r.rn = rn
 	if state != nil {
-		s.watch.start(rangeID, applied)
+		s.watch.start(rangeID, appliedRevision(state))
 	}
 	return r, nil
 }

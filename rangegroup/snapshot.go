@@ -181,7 +181,7 @@ func (s *Store) receiveSnapshot(from string, header []byte, next func() ([]byte,
 	if r == nil {
 		return fmt.Errorf("range %d: no replica for snapshot: %w", h.RangeId, ErrSnapshotRejected)
 	}
-	if s.overlapsLive(h.RangeId, arcOf(state.Descriptor_)) {
+	if _, blocked := s.subsumedBy(h.RangeId, state.Descriptor_); blocked {
 		return fmt.Errorf("range %d: snapshot overlaps another range on this node: %w", h.RangeId, ErrSnapshotRejected)
 	}
 	r.mu.Lock()
@@ -263,6 +263,14 @@ func (r *replica) ingestSnapshot(snap *raftpb.Snapshot) error {
 	if err := in.writer.Commit(); err != nil {
 		return fmt.Errorf("range %d: ingest snapshot: %w", r.rangeID, err)
 	}
+	// Ranges the snapshot's range has absorbed by merges this replica did
+	// not apply: their data was just replaced.
+	subsumed, _ := r.store.subsumedBy(r.rangeID, in.state.Descriptor_)
+	for _, old := range subsumed {
+		if err := r.store.retireSubsumed(old); err != nil {
+			return err
+		}
+	}
 	cs, err := storage.DecodeConfState(in.state.ConfState)
 	if err != nil {
 		return err
@@ -275,7 +283,7 @@ func (r *replica) ingestSnapshot(snap *raftpb.Snapshot) error {
 	r.persistedIndex = in.index
 	r.snapshotIn = nil
 	r.releaseReadsLocked()
-	r.store.watch.start(r.rangeID, in.index)
+	r.store.watch.start(r.rangeID, appliedRevision(in.state))
 	r.mu.Unlock()
 	in.done <- nil
 	return nil

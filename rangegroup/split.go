@@ -32,6 +32,9 @@ func (s *Store) Split(ctx context.Context, rangeID, at uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := r.checkNotFrozen(); err != nil {
+		return 0, err
+	}
 	r.mu.Lock()
 	d := r.descriptorLocked()
 	if d != nil && !validSplit(d, at) {
@@ -82,7 +85,7 @@ func (r *replica) applySplit(b *storage.Batch, e *raftpb.Entry, sp *rgpb.Split, 
 	if err != nil {
 		return nil, err
 	}
-	if !validSplit(d, sp.At) || sp.NewRangeId == 0 || sp.NewRangeId == d.RangeId || len(cs.VotersOutgoing) > 0 {
+	if !validSplit(d, sp.At) || sp.NewRangeId == 0 || sp.NewRangeId == d.RangeId || len(cs.VotersOutgoing) > 0 || state.FrozenFor != 0 {
 		return nil, nil
 	}
 	lhs := proto.Clone(d).(*storagepb.RangeDescriptor)
@@ -113,6 +116,9 @@ func (r *replica) applySplit(b *storage.Batch, e *raftpb.Entry, sp *rgpb.Split, 
 		ConfState:   state.ConfState,
 		Stamp:       state.Stamp,
 		Descriptor_: rhs,
+		// The new range's revisions go on from the split's, as its log
+		// does from the split's index.
+		RevisionOffset: state.RevisionOffset,
 	}
 	hs := &raftpb.HardState{Term: proto.Uint64(e.GetTerm()), Commit: proto.Uint64(e.GetIndex())}
 	// An uninitialized replica of the new range, created by a faster

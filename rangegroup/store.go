@@ -74,25 +74,77 @@ func (s *Store) load() error {
 	if err != nil {
 		return fmt.Errorf("rangegroup: list ranges: %w", err)
 	}
+	var states []*storagepb.AppliedState
 	for _, id := range ids {
 		state, ok, err := s.cfg.Engine.AppliedState(id)
 		if err != nil {
 			return fmt.Errorf("rangegroup: range %d: %w", id, err)
 		}
-		replicaID := replicaIDOf(state.GetDescriptor_(), s.cfg.NodeName)
-		if !ok || replicaID == 0 {
+		if !ok || replicaIDOf(state.GetDescriptor_(), s.cfg.NodeName) == 0 {
 			if err := s.destroyStored(id, state.GetDescriptor_()); err != nil {
 				return err
 			}
 			continue
 		}
-		r, err := s.newReplica(id, replicaID, state)
+		states = append(states, state)
+	}
+	states, err = s.dropSuperseded(states)
+	if err != nil {
+		return err
+	}
+	for _, state := range states {
+		d := state.Descriptor_
+		r, err := s.newReplica(d.RangeId, replicaIDOf(d, s.cfg.NodeName), state)
 		if err != nil {
 			return err
 		}
-		s.replicas[id] = r
+		s.replicas[d.RangeId] = r
 	}
 	return nil
+}
+
+// dropSuperseded removes, from the ranges found on disk, any whose span a
+// range of newer generation overlaps: a merged RHS whose own apply wrote
+// its state after its LHS's merge had deleted it. Its range-local state is
+// deleted; its data is the newer range's. Ranges on disk tile part of the
+// circle, so an overlap shows between neighbours in End order.
+func (s *Store) dropSuperseded(states []*storagepb.AppliedState) ([]*storagepb.AppliedState, error) {
+	sort.Slice(states, func(i, j int) bool { return states[i].Descriptor_.End < states[j].Descriptor_.End })
+	drop := make(map[uint64]bool)
+	for i := 1; i < len(states); i++ {
+		a, b := states[i-1].Descriptor_, states[i].Descriptor_
+		if !arcOf(a).Overlaps(arcOf(b)) {
+			continue
+		}
+		old := a
+		if a.Generation > b.Generation {
+			old = b
+		}
+		drop[old.RangeId] = true
+	}
+	if len(drop) == 0 {
+		return states, nil
+	}
+	kept := states[:0]
+	for _, st := range states {
+		id := st.Descriptor_.RangeId
+		if !drop[id] {
+			kept = append(kept, st)
+			continue
+		}
+		span := storage.RangeLocalSpan(id)
+		b := s.cfg.Engine.NewBatch()
+		err := b.DeleteRange(span.Start, span.End)
+		if err == nil {
+			err = b.Commit(true)
+		}
+		b.Close()
+		if err != nil {
+			return nil, fmt.Errorf("rangegroup: drop superseded range %d: %w", id, err)
+		}
+		s.cfg.Logger.Info("range superseded on disk", "range", id)
+	}
+	return kept, nil
 }
 
 // destroyStored deletes what the engine holds of a range this node is not

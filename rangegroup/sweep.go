@@ -34,7 +34,7 @@ func (s *Store) sweepLoop() {
 // leads its range. Nobody waits for it: a lost sweep is redone next round.
 func (r *replica) sweep() {
 	r.mu.Lock()
-	if r.destroyed || !r.isLeaderLocked() || r.state == nil {
+	if r.destroyed || !r.isLeaderLocked() || r.state == nil || r.state.FrozenFor != 0 {
 		r.mu.Unlock()
 		return
 	}

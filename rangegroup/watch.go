@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/concord-kv/concord/rangegroup/kv"
+	"github.com/concord-kv/concord/storage/storagepb"
 )
 
 // Watching: every replica reports the key changes it applies, so a watch
@@ -294,6 +295,11 @@ func (h *watchHub) subscribe(spec WatchSpec, applied uint64) (*Subscription, err
 	return s, nil
 }
 
+// appliedRevision is the revision of the last command a state covers.
+func appliedRevision(s *storagepb.AppliedState) uint64 {
+	return s.GetIndex() + s.GetRevisionOffset()
+}
+
 // Watch subscribes to the changes of spec.Key (or of the keys starting
 // with it) in range spec.RangeID that this node's replica applies, from
 // revision spec.From (0: from the next one applied). Every replica of the
@@ -319,5 +325,5 @@ func (s *Store) Watch(spec WatchSpec) (*Subscription, error) {
 	// Holding r.mu keeps the replica from publishing between the check
 	// and the registration, so no change falls between replay and live
 	// delivery.
-	return s.watch.subscribe(spec, r.state.Index)
+	return s.watch.subscribe(spec, appliedRevision(r.state))
 }

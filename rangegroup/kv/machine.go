@@ -45,8 +45,9 @@ func (m *Machine) Validate(req *kvpb.Request) error {
 	return l.Validate(req)
 }
 
-// Apply executes the write command req, the command of revision rev (the
-// Raft index of its entry: every key it writes gets mod_revision rev), at
+// Apply executes the write command req, the command of revision rev (every
+// key it writes gets mod_revision rev; revisions of a range's commands
+// grow with their log order), at
 // state machine time now (unix nanos, already max(stamp, previous)).
 //
 // Outcomes are results, not errors: bad input, a key outside arc

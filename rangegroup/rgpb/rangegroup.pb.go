@@ -39,6 +39,10 @@ type Command struct {
 	//
 	//	*Command_Kv
 	//	*Command_Split
+	//	*Command_Freeze
+	//	*Command_Merge
+	//	*Command_AbortMerge
+	//	*Command_Unfreeze
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -113,6 +117,42 @@ func (x *Command) GetSplit() *Split {
 	return nil
 }
 
+func (x *Command) GetFreeze() *Freeze {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Freeze); ok {
+			return x.Freeze
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetMerge() *Merge {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Merge); ok {
+			return x.Merge
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetAbortMerge() *AbortMerge {
+	if x != nil {
+		if x, ok := x.Op.(*Command_AbortMerge); ok {
+			return x.AbortMerge
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUnfreeze() *Unfreeze {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Unfreeze); ok {
+			return x.Unfreeze
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -126,9 +166,281 @@ type Command_Split struct {
 	Split *Split `protobuf:"bytes,4,opt,name=split,proto3,oneof"`
 }
 
+type Command_Freeze struct {
+	Freeze *Freeze `protobuf:"bytes,5,opt,name=freeze,proto3,oneof"`
+}
+
+type Command_Merge struct {
+	Merge *Merge `protobuf:"bytes,6,opt,name=merge,proto3,oneof"`
+}
+
+type Command_AbortMerge struct {
+	AbortMerge *AbortMerge `protobuf:"bytes,7,opt,name=abort_merge,json=abortMerge,proto3,oneof"`
+}
+
+type Command_Unfreeze struct {
+	Unfreeze *Unfreeze `protobuf:"bytes,8,opt,name=unfreeze,proto3,oneof"`
+}
+
 func (*Command_Kv) isCommand_Op() {}
 
 func (*Command_Split) isCommand_Op() {}
+
+func (*Command_Freeze) isCommand_Op() {}
+
+func (*Command_Merge) isCommand_Op() {}
+
+func (*Command_AbortMerge) isCommand_Op() {}
+
+func (*Command_Unfreeze) isCommand_Op() {}
+
+// Freeze stops the RHS for a merge into lhs_range_id. It applies only if
+// the RHS still has rhs_generation and exactly the voters named (by node),
+// no learners, and no joint configuration.
+type Freeze struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LhsRangeId    uint64                 `protobuf:"varint,1,opt,name=lhs_range_id,json=lhsRangeId,proto3" json:"lhs_range_id,omitempty"`
+	RhsGeneration uint64                 `protobuf:"varint,2,opt,name=rhs_generation,json=rhsGeneration,proto3" json:"rhs_generation,omitempty"`
+	Voters        []string               `protobuf:"bytes,3,rep,name=voters,proto3" json:"voters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Freeze) Reset() {
+	*x = Freeze{}
+	mi := &file_rangegroup_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Freeze) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Freeze) ProtoMessage() {}
+
+func (x *Freeze) ProtoReflect() protoreflect.Message {
+	mi := &file_rangegroup_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Freeze.ProtoReflect.Descriptor instead.
+func (*Freeze) Descriptor() ([]byte, []int) {
+	return file_rangegroup_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Freeze) GetLhsRangeId() uint64 {
+	if x != nil {
+		return x.LhsRangeId
+	}
+	return 0
+}
+
+func (x *Freeze) GetRhsGeneration() uint64 {
+	if x != nil {
+		return x.RhsGeneration
+	}
+	return 0
+}
+
+func (x *Freeze) GetVoters() []string {
+	if x != nil {
+		return x.Voters
+	}
+	return nil
+}
+
+// Merge makes the LHS absorb the frozen RHS described by rhs_descriptor
+// (an encoded storagepb.RangeDescriptor). It applies only if the LHS still
+// has lhs_generation, ends where the RHS starts, and has the same voters.
+type Merge struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RhsDescriptor []byte                 `protobuf:"bytes,1,opt,name=rhs_descriptor,json=rhsDescriptor,proto3" json:"rhs_descriptor,omitempty"`
+	// freeze_index is the RHS log index of its Freeze: every RHS replica must
+	// have applied it before its node's LHS replica applies the Merge.
+	FreezeIndex uint64 `protobuf:"varint,2,opt,name=freeze_index,json=freezeIndex,proto3" json:"freeze_index,omitempty"`
+	// rhs_revision is the RHS's revision at the freeze: the LHS's revisions
+	// continue above it.
+	RhsRevision   uint64 `protobuf:"varint,3,opt,name=rhs_revision,json=rhsRevision,proto3" json:"rhs_revision,omitempty"`
+	LhsGeneration uint64 `protobuf:"varint,4,opt,name=lhs_generation,json=lhsGeneration,proto3" json:"lhs_generation,omitempty"`
+	// rhs_stamp is the RHS's state machine clock at the freeze.
+	RhsStamp      int64 `protobuf:"varint,5,opt,name=rhs_stamp,json=rhsStamp,proto3" json:"rhs_stamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Merge) Reset() {
+	*x = Merge{}
+	mi := &file_rangegroup_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Merge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Merge) ProtoMessage() {}
+
+func (x *Merge) ProtoReflect() protoreflect.Message {
+	mi := &file_rangegroup_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Merge.ProtoReflect.Descriptor instead.
+func (*Merge) Descriptor() ([]byte, []int) {
+	return file_rangegroup_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Merge) GetRhsDescriptor() []byte {
+	if x != nil {
+		return x.RhsDescriptor
+	}
+	return nil
+}
+
+func (x *Merge) GetFreezeIndex() uint64 {
+	if x != nil {
+		return x.FreezeIndex
+	}
+	return 0
+}
+
+func (x *Merge) GetRhsRevision() uint64 {
+	if x != nil {
+		return x.RhsRevision
+	}
+	return 0
+}
+
+func (x *Merge) GetLhsGeneration() uint64 {
+	if x != nil {
+		return x.LhsGeneration
+	}
+	return 0
+}
+
+func (x *Merge) GetRhsStamp() int64 {
+	if x != nil {
+		return x.RhsStamp
+	}
+	return 0
+}
+
+// AbortMerge makes every Merge of rhs_range_id that the LHS has not yet
+// applied fail, by moving the LHS's generation on. Its result says whether
+// the RHS had already been merged.
+type AbortMerge struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RhsRangeId    uint64                 `protobuf:"varint,1,opt,name=rhs_range_id,json=rhsRangeId,proto3" json:"rhs_range_id,omitempty"`
+	RhsStart      uint64                 `protobuf:"varint,2,opt,name=rhs_start,json=rhsStart,proto3" json:"rhs_start,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortMerge) Reset() {
+	*x = AbortMerge{}
+	mi := &file_rangegroup_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortMerge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortMerge) ProtoMessage() {}
+
+func (x *AbortMerge) ProtoReflect() protoreflect.Message {
+	mi := &file_rangegroup_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortMerge.ProtoReflect.Descriptor instead.
+func (*AbortMerge) Descriptor() ([]byte, []int) {
+	return file_rangegroup_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AbortMerge) GetRhsRangeId() uint64 {
+	if x != nil {
+		return x.RhsRangeId
+	}
+	return 0
+}
+
+func (x *AbortMerge) GetRhsStart() uint64 {
+	if x != nil {
+		return x.RhsStart
+	}
+	return 0
+}
+
+// Unfreeze lets a frozen RHS take writes again, once AbortMerge proved the
+// merge can no longer happen.
+type Unfreeze struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LhsRangeId    uint64                 `protobuf:"varint,1,opt,name=lhs_range_id,json=lhsRangeId,proto3" json:"lhs_range_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Unfreeze) Reset() {
+	*x = Unfreeze{}
+	mi := &file_rangegroup_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Unfreeze) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Unfreeze) ProtoMessage() {}
+
+func (x *Unfreeze) ProtoReflect() protoreflect.Message {
+	mi := &file_rangegroup_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Unfreeze.ProtoReflect.Descriptor instead.
+func (*Unfreeze) Descriptor() ([]byte, []int) {
+	return file_rangegroup_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Unfreeze) GetLhsRangeId() uint64 {
+	if x != nil {
+		return x.LhsRangeId
+	}
+	return 0
+}
 
 // Split carves the arc (at, end] out of the range into a new range. The
 // left-hand side keeps (start, at].
@@ -142,7 +454,7 @@ type Split struct {
 
 func (x *Split) Reset() {
 	*x = Split{}
-	mi := &file_rangegroup_proto_msgTypes[1]
+	mi := &file_rangegroup_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -154,7 +466,7 @@ func (x *Split) String() string {
 func (*Split) ProtoMessage() {}
 
 func (x *Split) ProtoReflect() protoreflect.Message {
-	mi := &file_rangegroup_proto_msgTypes[1]
+	mi := &file_rangegroup_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -167,7 +479,7 @@ func (x *Split) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Split.ProtoReflect.Descriptor instead.
 func (*Split) Descriptor() ([]byte, []int) {
-	return file_rangegroup_proto_rawDescGZIP(), []int{1}
+	return file_rangegroup_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Split) GetAt() uint64 {
@@ -198,7 +510,7 @@ type ConfChangeContext struct {
 
 func (x *ConfChangeContext) Reset() {
 	*x = ConfChangeContext{}
-	mi := &file_rangegroup_proto_msgTypes[2]
+	mi := &file_rangegroup_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -210,7 +522,7 @@ func (x *ConfChangeContext) String() string {
 func (*ConfChangeContext) ProtoMessage() {}
 
 func (x *ConfChangeContext) ProtoReflect() protoreflect.Message {
-	mi := &file_rangegroup_proto_msgTypes[2]
+	mi := &file_rangegroup_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -223,7 +535,7 @@ func (x *ConfChangeContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfChangeContext.ProtoReflect.Descriptor instead.
 func (*ConfChangeContext) Descriptor() ([]byte, []int) {
-	return file_rangegroup_proto_rawDescGZIP(), []int{2}
+	return file_rangegroup_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfChangeContext) GetId() uint64 {
@@ -255,7 +567,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_rangegroup_proto_msgTypes[3]
+	mi := &file_rangegroup_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +579,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_rangegroup_proto_msgTypes[3]
+	mi := &file_rangegroup_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +592,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_rangegroup_proto_rawDescGZIP(), []int{3}
+	return file_rangegroup_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SnapshotHeader) GetRangeId() uint64 {
@@ -316,7 +628,7 @@ type SnapshotChunk struct {
 
 func (x *SnapshotChunk) Reset() {
 	*x = SnapshotChunk{}
-	mi := &file_rangegroup_proto_msgTypes[4]
+	mi := &file_rangegroup_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +640,7 @@ func (x *SnapshotChunk) String() string {
 func (*SnapshotChunk) ProtoMessage() {}
 
 func (x *SnapshotChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_rangegroup_proto_msgTypes[4]
+	mi := &file_rangegroup_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +653,7 @@ func (x *SnapshotChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotChunk.ProtoReflect.Descriptor instead.
 func (*SnapshotChunk) Descriptor() ([]byte, []int) {
-	return file_rangegroup_proto_rawDescGZIP(), []int{4}
+	return file_rangegroup_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SnapshotChunk) GetKeys() [][]byte {
@@ -362,13 +674,37 @@ var File_rangegroup_proto protoreflect.FileDescriptor
 
 const file_rangegroup_proto_rawDesc = "" +
 	"\n" +
-	"\x10rangegroup.proto\x12\x15concord.rangegroup.v1\"}\n" +
+	"\x10rangegroup.proto\x12\x15concord.rangegroup.v1\"\xf1\x02\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
 	"\x05stamp\x18\x02 \x01(\x03R\x05stamp\x12\x10\n" +
 	"\x02kv\x18\x03 \x01(\fH\x00R\x02kv\x124\n" +
-	"\x05split\x18\x04 \x01(\v2\x1c.concord.rangegroup.v1.SplitH\x00R\x05splitB\x04\n" +
-	"\x02op\"9\n" +
+	"\x05split\x18\x04 \x01(\v2\x1c.concord.rangegroup.v1.SplitH\x00R\x05split\x127\n" +
+	"\x06freeze\x18\x05 \x01(\v2\x1d.concord.rangegroup.v1.FreezeH\x00R\x06freeze\x124\n" +
+	"\x05merge\x18\x06 \x01(\v2\x1c.concord.rangegroup.v1.MergeH\x00R\x05merge\x12D\n" +
+	"\vabort_merge\x18\a \x01(\v2!.concord.rangegroup.v1.AbortMergeH\x00R\n" +
+	"abortMerge\x12=\n" +
+	"\bunfreeze\x18\b \x01(\v2\x1f.concord.rangegroup.v1.UnfreezeH\x00R\bunfreezeB\x04\n" +
+	"\x02op\"i\n" +
+	"\x06Freeze\x12 \n" +
+	"\flhs_range_id\x18\x01 \x01(\x04R\n" +
+	"lhsRangeId\x12%\n" +
+	"\x0erhs_generation\x18\x02 \x01(\x04R\rrhsGeneration\x12\x16\n" +
+	"\x06voters\x18\x03 \x03(\tR\x06voters\"\xb8\x01\n" +
+	"\x05Merge\x12%\n" +
+	"\x0erhs_descriptor\x18\x01 \x01(\fR\rrhsDescriptor\x12!\n" +
+	"\ffreeze_index\x18\x02 \x01(\x04R\vfreezeIndex\x12!\n" +
+	"\frhs_revision\x18\x03 \x01(\x04R\vrhsRevision\x12%\n" +
+	"\x0elhs_generation\x18\x04 \x01(\x04R\rlhsGeneration\x12\x1b\n" +
+	"\trhs_stamp\x18\x05 \x01(\x03R\brhsStamp\"K\n" +
+	"\n" +
+	"AbortMerge\x12 \n" +
+	"\frhs_range_id\x18\x01 \x01(\x04R\n" +
+	"rhsRangeId\x12\x1b\n" +
+	"\trhs_start\x18\x02 \x01(\x04R\brhsStart\",\n" +
+	"\bUnfreeze\x12 \n" +
+	"\flhs_range_id\x18\x01 \x01(\x04R\n" +
+	"lhsRangeId\"9\n" +
 	"\x05Split\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x04R\x02at\x12 \n" +
 	"\fnew_range_id\x18\x02 \x01(\x04R\n" +
@@ -396,21 +732,29 @@ func file_rangegroup_proto_rawDescGZIP() []byte {
 	return file_rangegroup_proto_rawDescData
 }
 
-var file_rangegroup_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_rangegroup_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_rangegroup_proto_goTypes = []any{
 	(*Command)(nil),           // 0: concord.rangegroup.v1.Command
-	(*Split)(nil),             // 1: concord.rangegroup.v1.Split
-	(*ConfChangeContext)(nil), // 2: concord.rangegroup.v1.ConfChangeContext
-	(*SnapshotHeader)(nil),    // 3: concord.rangegroup.v1.SnapshotHeader
-	(*SnapshotChunk)(nil),     // 4: concord.rangegroup.v1.SnapshotChunk
+	(*Freeze)(nil),            // 1: concord.rangegroup.v1.Freeze
+	(*Merge)(nil),             // 2: concord.rangegroup.v1.Merge
+	(*AbortMerge)(nil),        // 3: concord.rangegroup.v1.AbortMerge
+	(*Unfreeze)(nil),          // 4: concord.rangegroup.v1.Unfreeze
+	(*Split)(nil),             // 5: concord.rangegroup.v1.Split
+	(*ConfChangeContext)(nil), // 6: concord.rangegroup.v1.ConfChangeContext
+	(*SnapshotHeader)(nil),    // 7: concord.rangegroup.v1.SnapshotHeader
+	(*SnapshotChunk)(nil),     // 8: concord.rangegroup.v1.SnapshotChunk
 }
 var file_rangegroup_proto_depIdxs = []int32{
-	1, // 0: concord.rangegroup.v1.Command.split:type_name -> concord.rangegroup.v1.Split
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	5, // 0: concord.rangegroup.v1.Command.split:type_name -> concord.rangegroup.v1.Split
+	1, // 1: concord.rangegroup.v1.Command.freeze:type_name -> concord.rangegroup.v1.Freeze
+	2, // 2: concord.rangegroup.v1.Command.merge:type_name -> concord.rangegroup.v1.Merge
+	3, // 3: concord.rangegroup.v1.Command.abort_merge:type_name -> concord.rangegroup.v1.AbortMerge
+	4, // 4: concord.rangegroup.v1.Command.unfreeze:type_name -> concord.rangegroup.v1.Unfreeze
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_rangegroup_proto_init() }
@@ -421,6 +765,10 @@ func file_rangegroup_proto_init() {
 	file_rangegroup_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_Kv)(nil),
 		(*Command_Split)(nil),
+		(*Command_Freeze)(nil),
+		(*Command_Merge)(nil),
+		(*Command_AbortMerge)(nil),
+		(*Command_Unfreeze)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -428,7 +776,7 @@ func file_rangegroup_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rangegroup_proto_rawDesc), len(file_rangegroup_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

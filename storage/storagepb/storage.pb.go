@@ -239,8 +239,17 @@ type AppliedState struct {
 	ConfState []byte `protobuf:"bytes,3,opt,name=conf_state,json=confState,proto3" json:"conf_state,omitempty"`
 	// stamp is the state machine clock (unix nanoseconds): the largest leader
 	// stamp applied so far.
-	Stamp         int64            `protobuf:"varint,4,opt,name=stamp,proto3" json:"stamp,omitempty"`
-	Descriptor_   *RangeDescriptor `protobuf:"bytes,5,opt,name=descriptor,proto3" json:"descriptor,omitempty"`
+	Stamp       int64            `protobuf:"varint,4,opt,name=stamp,proto3" json:"stamp,omitempty"`
+	Descriptor_ *RangeDescriptor `protobuf:"bytes,5,opt,name=descriptor,proto3" json:"descriptor,omitempty"`
+	// revision_offset is added to a log index to get the revision of the
+	// command at that index. It starts at 0 and grows when the range absorbs
+	// a neighbour whose revisions ran ahead, so that a key's revisions only
+	// ever grow.
+	RevisionOffset uint64 `protobuf:"varint,6,opt,name=revision_offset,json=revisionOffset,proto3" json:"revision_offset,omitempty"`
+	// frozen_for is the range this one is frozen for merging into: while it
+	// is set the range applies no writes, splits or replica changes. 0 when
+	// not frozen.
+	FrozenFor     uint64 `protobuf:"varint,7,opt,name=frozen_for,json=frozenFor,proto3" json:"frozen_for,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -308,6 +317,20 @@ func (x *AppliedState) GetDescriptor_() *RangeDescriptor {
 		return x.Descriptor_
 	}
 	return nil
+}
+
+func (x *AppliedState) GetRevisionOffset() uint64 {
+	if x != nil {
+		return x.RevisionOffset
+	}
+	return 0
+}
+
+func (x *AppliedState) GetFrozenFor() uint64 {
+	if x != nil {
+		return x.FrozenFor
+	}
+	return 0
 }
 
 // TruncatedState is the last entry removed from the front of a range's log;
@@ -382,7 +405,7 @@ const file_storage_proto_rawDesc = "" +
 	"\n" +
 	"generation\x18\x05 \x01(\x04R\n" +
 	"generation\x12&\n" +
-	"\x0fnext_replica_id\x18\x06 \x01(\x04R\rnextReplicaId\"\xb2\x01\n" +
+	"\x0fnext_replica_id\x18\x06 \x01(\x04R\rnextReplicaId\"\xfa\x01\n" +
 	"\fAppliedState\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x04R\x04term\x12\x1d\n" +
@@ -391,7 +414,10 @@ const file_storage_proto_rawDesc = "" +
 	"\x05stamp\x18\x04 \x01(\x03R\x05stamp\x12C\n" +
 	"\n" +
 	"descriptor\x18\x05 \x01(\v2#.concord.storage.v1.RangeDescriptorR\n" +
-	"descriptor\":\n" +
+	"descriptor\x12'\n" +
+	"\x0frevision_offset\x18\x06 \x01(\x04R\x0erevisionOffset\x12\x1d\n" +
+	"\n" +
+	"frozen_for\x18\a \x01(\x04R\tfrozenFor\":\n" +
 	"\x0eTruncatedState\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\x04R\x04term*%\n" +
