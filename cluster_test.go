@@ -186,9 +186,18 @@ func (c *kvCluster) placementError() error {
 	for _, r := range ranges {
 		ends[r.End] = true
 	}
+	ids := make(map[uint64]bool, len(ring))
 	for _, m := range ring {
+		ids[m.id] = true
 		if !ends[m.id] && !(len(ranges) == 1 && ranges[0].Start == ranges[0].End) {
 			return fmt.Errorf("no range ends at %s's id %x", m.name, m.id)
+		}
+	}
+	// And only members' ids end ranges: the ranges that met at a departed
+	// member's id have merged.
+	for _, r := range ranges {
+		if len(ranges) > 1 && !ids[r.End] {
+			return fmt.Errorf("range %d ends at %x, where no member is: a merge is pending", r.RangeId, r.End)
 		}
 	}
 	// Sorted by end: each range starts where the previous one ended, and

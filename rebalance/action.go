@@ -25,6 +25,11 @@ const (
 	RemoveReplica
 	// TransferLeadership hands the range's leadership to Action.Node.
 	TransferLeadership
+	// Merge makes the range absorb its right neighbour, Action.With.
+	Merge
+	// AbortMerge unfreezes the range, frozen for a merge into Action.With
+	// that no longer fits the placement.
+	AbortMerge
 )
 
 var actionKindNames = [...]string{
@@ -34,6 +39,8 @@ var actionKindNames = [...]string{
 	Promote:            "promote",
 	RemoveReplica:      "remove_replica",
 	TransferLeadership: "transfer_leadership",
+	Merge:              "merge",
+	AbortMerge:         "abort_merge",
 }
 
 // String returns the kind's name, as used in metric labels and logs.
@@ -55,6 +62,9 @@ type Action struct {
 	// Node is the node the action is about: the new learner, the promoted
 	// learner, the removed replica or the new leader.
 	Node string
+	// With is the other range of a Merge (the one absorbed) or an
+	// AbortMerge (the one it was to merge into).
+	With uint64
 	// Reason says why, for logs and tests.
 	Reason string
 }
@@ -64,6 +74,8 @@ func (a Action) String() string {
 	switch a.Kind {
 	case Split:
 		return fmt.Sprintf("split at %d (%s)", a.At, a.Reason)
+	case Merge, AbortMerge:
+		return fmt.Sprintf("%s with range %d (%s)", a.Kind, a.With, a.Reason)
 	case None:
 		return fmt.Sprintf("none (%s)", a.Reason)
 	default:

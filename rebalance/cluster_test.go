@@ -301,11 +301,33 @@ func (c *testCluster) placed() error {
 		return err
 	}
 	members := c.view.Members()
+	if err := boundariesAtMembers(infos, presentMembers(members, c.clock.Now(), testGrace)); err != nil {
+		return err
+	}
 	for _, info := range infos {
 		cfg := PlanConfig{Self: info.Leader, Replicas: 3, Grace: testGrace, Now: c.clock.Now()}
 		if !InPlacement(info, members, cfg) {
 			want := Placement(info.Descriptor.End, members, 3, cfg.Now, testGrace)
 			return fmt.Errorf("%s led by %s, want replicas %v led by %s", describe(info.Descriptor), info.Leader, names(want), names(want)[0])
+		}
+	}
+	return nil
+}
+
+// boundariesAtMembers checks that, with more than one range, every range
+// ends at a present member's id: ranges that met at a departed member's
+// id have merged.
+func boundariesAtMembers(infos []rangegroup.RangeInfo, present []Member) error {
+	if len(infos) < 2 {
+		return nil
+	}
+	ids := make(map[uint64]bool, len(present))
+	for _, m := range present {
+		ids[m.ID] = true
+	}
+	for _, info := range infos {
+		if !ids[info.Descriptor.End] {
+			return fmt.Errorf("%s ends where no member is: a merge is pending", describe(info.Descriptor))
 		}
 	}
 	return nil

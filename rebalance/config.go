@@ -32,6 +32,10 @@ type Store interface {
 	ChangeReplicas(ctx context.Context, rangeID uint64, changes []rangegroup.ReplicaChange) error
 	// TransferLeadership hands the range's leadership to node's replica.
 	TransferLeadership(ctx context.Context, rangeID uint64, node string) error
+	// Merge makes range lhs absorb its right neighbour rhs.
+	Merge(ctx context.Context, lhs, rhs uint64) error
+	// AbortMerge undoes a merge of rhs into lhs that has not happened.
+	AbortMerge(ctx context.Context, lhs, rhs uint64) error
 }
 
 var _ Store = (*rangegroup.Store)(nil)

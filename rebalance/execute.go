@@ -30,6 +30,16 @@ func (r *Rebalancer) execute(ctx context.Context, ra rangeAction) error {
 		if err == nil {
 			r.cfg.Logger.Info("leadership transferred", "range", id, "to", a.Node)
 		}
+	case Merge:
+		err = r.cfg.Store.Merge(ctx, id, a.With)
+		if err == nil {
+			r.cfg.Logger.Info("ranges merged", "range", id, "absorbed", a.With)
+		}
+	case AbortMerge:
+		err = r.cfg.Store.AbortMerge(ctx, a.With, id)
+		if err == nil {
+			r.cfg.Logger.Info("merge undone", "range", id, "lhs", a.With)
+		}
 	default:
 		err = fmt.Errorf("unknown action kind %d", a.Kind)
 	}

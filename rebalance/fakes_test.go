@@ -62,6 +62,16 @@ func (f *fakeStore) TransferLeadership(ctx context.Context, rangeID uint64, node
 	return orNil(f.transfer, ctx)
 }
 
+func (f *fakeStore) Merge(ctx context.Context, lhs, rhs uint64) error {
+	f.record(fmt.Sprintf("merge %d into %d", rhs, lhs))
+	return nil
+}
+
+func (f *fakeStore) AbortMerge(ctx context.Context, lhs, rhs uint64) error {
+	f.record(fmt.Sprintf("abort merge of %d into %d", rhs, lhs))
+	return nil
+}
+
 // fakeView is a View the test edits.
 type fakeView struct {
 	mu      sync.Mutex

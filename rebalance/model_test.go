@@ -287,6 +287,15 @@ func (m *model) apply(leader string, rangeID uint64, a Action) {
 		rhs.Generation = d.Generation
 		m.ranges[rhs.RangeId] = &modelRange{d: rhs, leader: leader, caught: maps(r.caught)}
 		return
+	case Merge:
+		rhs := m.ranges[a.With]
+		if rhs == nil || rhs.leader != leader || rhs.d.Start != d.End || !slices.Equal(voterNames(d), voterNames(rhs.d)) {
+			m.fatalf("merge of %s into %s: not a neighbour led here with the same voters", describe(rhs.d), describe(d))
+		}
+		d.End = rhs.d.End
+		d.Generation = max(d.Generation, rhs.d.Generation) + 1
+		delete(m.ranges, a.With)
+		return
 	case TransferLeadership:
 		rd := replicaOf(d, a.Node)
 		if rd == nil || rd.Type != storagepb.ReplicaType_VOTER || !m.up[a.Node] || a.Node == leader {

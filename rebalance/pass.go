@@ -43,11 +43,18 @@ func planPass(infos []rangegroup.RangeInfo, members []Member, cfg PlanConfig, he
 	}
 	pp.led = len(led)
 	inFlight := pp.snapshots + cfg.SnapshotsInFlight
+	skip := make(map[*planState]bool)
 	for _, p := range led {
 		if !p.inPlacement() {
 			pp.outOfPlacement++
 		}
 		if held != nil && held(p.info) {
+			skip[p] = true
+			continue
+		}
+		if p.info.FrozenFor != 0 {
+			// A frozen range changes nothing until its merge completes
+			// or is undone, which planMerges decides.
 			continue
 		}
 		p.cfg.SnapshotsInFlight = inFlight
@@ -55,11 +62,17 @@ func planPass(infos []rangegroup.RangeInfo, members []Member, cfg PlanConfig, he
 		if a.Kind == None {
 			continue
 		}
+		skip[p] = true
 		if a.Kind == AddLearner {
 			inFlight++
 		}
 		pp.actions = append(pp.actions, rangeAction{info: p.info, action: a})
 	}
+	leaders := make(map[uint64]string, len(infos))
+	for _, info := range infos {
+		leaders[info.RangeID] = info.Leader
+	}
+	pp.actions = append(pp.actions, planMerges(led, func(p *planState) bool { return skip[p] }, leaders)...)
 	return pp
 }
 

@@ -193,7 +193,8 @@ func TestPlanPassCountsSnapshotsNodeWide(t *testing.T) {
 func TestActionKindString(t *testing.T) {
 	t.Parallel()
 	for k, want := range map[ActionKind]string{None: "none", Split: "split", AddLearner: "add_learner", Promote: "promote",
-		RemoveReplica: "remove_replica", TransferLeadership: "transfer_leadership", ActionKind(42): "ActionKind(42)"} {
+		RemoveReplica: "remove_replica", TransferLeadership: "transfer_leadership", Merge: "merge", AbortMerge: "abort_merge",
+		ActionKind(42): "ActionKind(42)"} {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", int(k), got, want)
 		}

@@ -93,27 +93,42 @@ func (r *Rebalancer) busyAdds() int {
 	return n
 }
 
-// begin marks a range busy with an action.
+// begin marks a range busy with an action (both ranges of a merge).
 func (r *Rebalancer) begin(ra rangeAction) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := r.stateLocked(ra.info.RangeID)
-	st.busy = true
-	st.adding = ra.action.Kind == AddLearner
+	for _, id := range ra.ranges() {
+		st := r.stateLocked(id)
+		st.busy = true
+		st.adding = ra.action.Kind == AddLearner
+	}
+}
+
+// ranges are the ranges an action involves.
+func (ra rangeAction) ranges() []uint64 {
+	if ra.action.With != 0 {
+		return []uint64{ra.info.RangeID, ra.action.With}
+	}
+	return []uint64{ra.info.RangeID}
 }
 
 // end records an action's outcome.
 func (r *Rebalancer) end(ra rangeAction, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := r.stateLocked(ra.info.RangeID)
-	st.busy, st.adding = false, false
 	r.ended++
-	st.endedAt = r.ended
+	for _, id := range ra.ranges() {
+		st := r.stateLocked(id)
+		st.busy, st.adding = false, false
+		st.endedAt = r.ended
+		if err != nil {
+			st.failedAt = time.Now()
+		}
+	}
 	if err != nil {
-		st.failedAt = time.Now()
 		return
 	}
+	st := r.stateLocked(ra.info.RangeID)
 	if len(ra.action.Changes) == 0 {
 		return
 	}
