@@ -63,7 +63,9 @@ type Config struct {
 	TLS, ClientTLS *tls.Config
 	// Logger receives the node's logs (default: discard).
 	Logger *slog.Logger
-	// Registerer, if set, registers the node's Prometheus metrics.
+	// Registerer registers the node's Prometheus metrics (default: a
+	// registry of the node's own from NewMetricsRegistry, with the Go
+	// runtime and process collectors; Node.Gatherer serves it).
 	Registerer prometheus.Registerer
 
 	// Network and FS replace the operating system's network and filesystem
@@ -108,6 +110,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Registerer == nil {
+		c.Registerer = NewMetricsRegistry()
 	}
 	return c, nil
 }

@@ -41,13 +41,13 @@ type Node struct {
 	rebal    *rebalance.Rebalancer
 	members  *memberView
 
-	stopping  atomic.Bool
+	stopping atomic.Bool
 	// watchCtx ends every watch goroutine when the node shuts down.
 	watchCtx    context.Context
 	stopWatches context.CancelFunc
 	watches     sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // Open starts a node: it opens (or creates) the data directory, starts the
@@ -182,6 +182,7 @@ func (n *Node) start(ctx context.Context, id identity) error {
 		HashFunc:          cfg.HashFunc,
 		HashBits:          cfg.HashBits,
 		StabilizeInterval: cfg.StabilizeInterval,
+		Registerer:        cfg.Registerer,
 		Logger:            log,
 		TLS:               cfg.TLS,
 		ClientTLS:         cfg.ClientTLS,
@@ -192,6 +193,7 @@ func (n *Node) start(ctx context.Context, id identity) error {
 			n.wire.Register(s)
 			n.router.Register(s)
 			registerAdmin(s, n)
+			registerKV(s, n)
 		},
 	}
 	if id.RingID != nil {

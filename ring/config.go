@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/concord-kv/concord/transport"
 )
@@ -89,6 +90,10 @@ type Config struct {
 	// This repairs what Chord alone cannot: two rings formed during a
 	// partition merge into one, and an isolated node finds the ring again.
 	Peers func() []Server
+	// Registerer, if set, registers the node's Prometheus metrics (lookup
+	// hops, stabilization rounds, successor and predecessor changes, finger
+	// fixes) from Start until Stop. Nil means no registration.
+	Registerer prometheus.Registerer
 }
 
 // settings is a validated Config with defaults applied.

@@ -38,7 +38,11 @@ func (n *Node) fixFinger(ctx context.Context) {
 		if j > i && (owner.Id == n.self.Id || !covered.Contains(t)) {
 			break
 		}
-		n.fingers[j], n.fingerOK[j] = owner, owner.Id != n.self.Id
+		ok := owner.Id != n.self.Id
+		if ok && (!n.fingerOK[j] || !n.fingers[j].same(owner)) {
+			n.stats.fingersFixed.Add(1)
+		}
+		n.fingers[j], n.fingerOK[j] = owner, ok
 		j++
 	}
 	n.nextFinger = j % n.cfg.bits

@@ -58,6 +58,7 @@ func (n *Node) Trace(ctx context.Context, id uint64) (Trace, error) {
 	owner, hops, err := n.findFrom(ctx, self, id&n.cfg.mask, nil)
 	n.stats.lookups.Add(1)
 	n.stats.lookupHops.Add(uint64(hops))
+	n.hops.Observe(float64(hops))
 	if err != nil {
 		n.stats.lookupFailures.Add(1)
 	}

@@ -48,6 +48,9 @@ func (n *Node) firstSuccLocked() (Server, bool) {
 
 // setPredLocked adopts p as predecessor; the caller emits the range change.
 func (n *Node) setPredLocked(p Server) {
+	if !n.hasPred || !n.pred.same(p) {
+		n.stats.predecessorChanges.Add(1)
+	}
 	n.pred, n.hasPred = p, true
 	n.predSilent = 0
 }

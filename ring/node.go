@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/concord-kv/concord/ring/ringpb"
@@ -34,6 +35,7 @@ type Node struct {
 	self     Server
 	events   *rangeEvents
 	stats    counters
+	hops     prometheus.Histogram
 	stopOnce sync.Once
 
 	mu    sync.Mutex // guards everything below
@@ -74,7 +76,7 @@ type Node struct {
 // New returns a Node for cfg. It never fails: an invalid Config is reported
 // by Start (and by every method that needs a valid one).
 func New(cfg Config) *Node {
-	n := &Node{}
+	n := &Node{hops: newHopsHistogram()}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	s, err := cfg.validate()
 	if err != nil {
@@ -104,10 +106,18 @@ func (n *Node) Start() error {
 	if n.phase != phaseNew {
 		return fmt.Errorf("ring: Start called twice: %w", ErrAlreadyMember)
 	}
+	if reg := n.cfg.Registerer; reg != nil {
+		if err := reg.Register(collector{n}); err != nil {
+			return fmt.Errorf("ring: register metrics: %w", err)
+		}
+	}
 	l := n.cfg.Listener
 	if l == nil {
 		var err error
 		if l, err = n.cfg.Network.Listen(n.cfg.BindAddr); err != nil {
+			if reg := n.cfg.Registerer; reg != nil {
+				reg.Unregister(collector{n})
+			}
 			return fmt.Errorf("ring: listen on %s: %w", n.cfg.BindAddr, err)
 		}
 	}
@@ -181,6 +191,9 @@ func (n *Node) Stop() {
 		_ = n.pool.Close()
 		n.wg.Wait()
 		n.events.close()
+		if reg := n.cfg.Registerer; reg != nil {
+			reg.Unregister(collector{n})
+		}
 		n.cfg.log.Info("ring node stopped", "name", n.self.Name)
 	})
 }
@@ -453,23 +466,28 @@ func (n *Node) Stats() Stats { return n.stats.snapshot() }
 
 // Stats counts protocol activity since Start.
 type Stats struct {
-	StabilizeRounds  uint64 // completed stabilization rounds
-	SuccessorChanges uint64 // times the first successor changed
-	Lookups          uint64 // lookups started by this node (including finger fixes that needed one)
-	LookupHops       uint64 // remote steps taken by those lookups
-	LookupFailures   uint64 // lookups that did not find an owner
+	StabilizeRounds    uint64 // completed stabilization rounds
+	SuccessorChanges   uint64 // times the first successor changed
+	PredecessorChanges uint64 // times a new predecessor was adopted
+	FingersFixed       uint64 // finger entries set to a new owner
+	Lookups            uint64 // lookups started by this node (including finger fixes that needed one)
+	LookupHops         uint64 // remote steps taken by those lookups
+	LookupFailures     uint64 // lookups that did not find an owner
 }
 
 type counters struct {
-	stabilizeRounds, successorChanges, lookups, lookupHops, lookupFailures atomic.Uint64
+	stabilizeRounds, successorChanges, predecessorChanges, fingersFixed atomic.Uint64
+	lookups, lookupHops, lookupFailures                                 atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		StabilizeRounds:  c.stabilizeRounds.Load(),
-		SuccessorChanges: c.successorChanges.Load(),
-		Lookups:          c.lookups.Load(),
-		LookupHops:       c.lookupHops.Load(),
-		LookupFailures:   c.lookupFailures.Load(),
+		StabilizeRounds:    c.stabilizeRounds.Load(),
+		SuccessorChanges:   c.successorChanges.Load(),
+		PredecessorChanges: c.predecessorChanges.Load(),
+		FingersFixed:       c.fingersFixed.Load(),
+		Lookups:            c.lookups.Load(),
+		LookupHops:         c.lookupHops.Load(),
+		LookupFailures:     c.lookupFailures.Load(),
 	}
 }

@@ -141,7 +141,10 @@ type Replica struct {
 	Node      string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
 	ReplicaId uint64                 `protobuf:"varint,2,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
 	// voter or learner.
-	Type          string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// The node's gRPC address, empty when the reporting node does not know
+	// it.
+	Address       string `protobuf:"bytes,4,opt,name=address,proto3" json:"address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,6 +200,13 @@ func (x *Replica) GetType() string {
 	return ""
 }
 
+func (x *Replica) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
 type Range struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	RangeId uint64                 `protobuf:"varint,1,opt,name=range_id,json=rangeId,proto3" json:"range_id,omitempty"`
@@ -215,7 +225,9 @@ type Range struct {
 	Bytes     int64 `protobuf:"varint,9,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	KeysExact bool  `protobuf:"varint,10,opt,name=keys_exact,json=keysExact,proto3" json:"keys_exact,omitempty"`
 	// The node whose replica this report comes from.
-	ReportedBy    string `protobuf:"bytes,11,opt,name=reported_by,json=reportedBy,proto3" json:"reported_by,omitempty"`
+	ReportedBy string `protobuf:"bytes,11,opt,name=reported_by,json=reportedBy,proto3" json:"reported_by,omitempty"`
+	// The leader's gRPC address, empty when unknown.
+	LeaderAddress string `protobuf:"bytes,12,opt,name=leader_address,json=leaderAddress,proto3" json:"leader_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -327,6 +339,13 @@ func (x *Range) GetReportedBy() string {
 	return ""
 }
 
+func (x *Range) GetLeaderAddress() string {
+	if x != nil {
+		return x.LeaderAddress
+	}
+	return ""
+}
+
 type StatusResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Node    string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
@@ -396,6 +415,462 @@ func (x *StatusResponse) GetUnreachable() []string {
 	return nil
 }
 
+type MembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembersRequest) Reset() {
+	*x = MembersRequest{}
+	mi := &file_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembersRequest) ProtoMessage() {}
+
+func (x *MembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
+func (*MembersRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{5}
+}
+
+type MembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node that answered.
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// Ordered by ring id.
+	Members       []*Member `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembersResponse) Reset() {
+	*x = MembersResponse{}
+	mi := &file_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembersResponse) ProtoMessage() {}
+
+func (x *MembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
+func (*MembersResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MembersResponse) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *MembersResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// Server is a ring member as the ring names it.
+type Server struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	RingId        uint64                 `protobuf:"varint,3,opt,name=ring_id,json=ringId,proto3" json:"ring_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Server) Reset() {
+	*x = Server{}
+	mi := &file_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Server) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Server) ProtoMessage() {}
+
+func (x *Server) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Server.ProtoReflect.Descriptor instead.
+func (*Server) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Server) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Server) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Server) GetRingId() uint64 {
+	if x != nil {
+		return x.RingId
+	}
+	return 0
+}
+
+// RingNode is one member's own view of its place in the ring.
+type RingNode struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Self  *Server                `protobuf:"bytes,1,opt,name=self,proto3" json:"self,omitempty"`
+	// Unset while the member knows no predecessor.
+	Predecessor *Server `protobuf:"bytes,2,opt,name=predecessor,proto3" json:"predecessor,omitempty"`
+	// Nearest first.
+	Successors []*Server `protobuf:"bytes,3,rep,name=successors,proto3" json:"successors,omitempty"`
+	// The arc (range_start, range_end] of positions the member owns; unset
+	// (has_range false) while it has no predecessor.
+	HasRange      bool   `protobuf:"varint,4,opt,name=has_range,json=hasRange,proto3" json:"has_range,omitempty"`
+	RangeStart    uint64 `protobuf:"varint,5,opt,name=range_start,json=rangeStart,proto3" json:"range_start,omitempty"`
+	RangeEnd      uint64 `protobuf:"varint,6,opt,name=range_end,json=rangeEnd,proto3" json:"range_end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingNode) Reset() {
+	*x = RingNode{}
+	mi := &file_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingNode) ProtoMessage() {}
+
+func (x *RingNode) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingNode.ProtoReflect.Descriptor instead.
+func (*RingNode) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RingNode) GetSelf() *Server {
+	if x != nil {
+		return x.Self
+	}
+	return nil
+}
+
+func (x *RingNode) GetPredecessor() *Server {
+	if x != nil {
+		return x.Predecessor
+	}
+	return nil
+}
+
+func (x *RingNode) GetSuccessors() []*Server {
+	if x != nil {
+		return x.Successors
+	}
+	return nil
+}
+
+func (x *RingNode) GetHasRange() bool {
+	if x != nil {
+		return x.HasRange
+	}
+	return false
+}
+
+func (x *RingNode) GetRangeStart() uint64 {
+	if x != nil {
+		return x.RangeStart
+	}
+	return 0
+}
+
+func (x *RingNode) GetRangeEnd() uint64 {
+	if x != nil {
+		return x.RangeEnd
+	}
+	return 0
+}
+
+type RingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Report only the answering node, without asking the others.
+	Local         bool `protobuf:"varint,1,opt,name=local,proto3" json:"local,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingRequest) Reset() {
+	*x = RingRequest{}
+	mi := &file_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingRequest) ProtoMessage() {}
+
+func (x *RingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingRequest.ProtoReflect.Descriptor instead.
+func (*RingRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RingRequest) GetLocal() bool {
+	if x != nil {
+		return x.Local
+	}
+	return false
+}
+
+type RingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node that answered.
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// Ordered by ring id.
+	Nodes []*RingNode `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	// Members that did not answer.
+	Unreachable   []string `protobuf:"bytes,3,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RingResponse) Reset() {
+	*x = RingResponse{}
+	mi := &file_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RingResponse) ProtoMessage() {}
+
+func (x *RingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RingResponse.ProtoReflect.Descriptor instead.
+func (*RingResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RingResponse) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *RingResponse) GetNodes() []*RingNode {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+func (x *RingResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
+type RangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Report only the answering node's replicas, without asking the others.
+	Local         bool `protobuf:"varint,1,opt,name=local,proto3" json:"local,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RangesRequest) Reset() {
+	*x = RangesRequest{}
+	mi := &file_admin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RangesRequest) ProtoMessage() {}
+
+func (x *RangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RangesRequest.ProtoReflect.Descriptor instead.
+func (*RangesRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RangesRequest) GetLocal() bool {
+	if x != nil {
+		return x.Local
+	}
+	return false
+}
+
+type RangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node that answered.
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// Ordered by range end.
+	Ranges []*Range `protobuf:"bytes,2,rep,name=ranges,proto3" json:"ranges,omitempty"`
+	// Members that did not answer.
+	Unreachable   []string `protobuf:"bytes,3,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RangesResponse) Reset() {
+	*x = RangesResponse{}
+	mi := &file_admin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RangesResponse) ProtoMessage() {}
+
+func (x *RangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RangesResponse.ProtoReflect.Descriptor instead.
+func (*RangesResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RangesResponse) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *RangesResponse) GetRanges() []*Range {
+	if x != nil {
+		return x.Ranges
+	}
+	return nil
+}
+
+func (x *RangesResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
+	}
+	return nil
+}
+
 var File_admin_proto protoreflect.FileDescriptor
 
 const file_admin_proto_rawDesc = "" +
@@ -407,12 +882,13 @@ const file_admin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x17\n" +
 	"\aring_id\x18\x03 \x01(\x04R\x06ringId\x12\x14\n" +
-	"\x05state\x18\x04 \x01(\tR\x05state\"P\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\"j\n" +
 	"\aReplica\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x1d\n" +
 	"\n" +
 	"replica_id\x18\x02 \x01(\x04R\treplicaId\x12\x12\n" +
-	"\x04type\x18\x03 \x01(\tR\x04type\"\xc8\x02\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x18\n" +
+	"\aaddress\x18\x04 \x01(\tR\aaddress\"\xef\x02\n" +
 	"\x05Range\x12\x19\n" +
 	"\brange_id\x18\x01 \x01(\x04R\arangeId\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\x04R\x05start\x12\x10\n" +
@@ -429,14 +905,48 @@ const file_admin_proto_rawDesc = "" +
 	"keys_exact\x18\n" +
 	" \x01(\bR\tkeysExact\x12\x1f\n" +
 	"\vreported_by\x18\v \x01(\tR\n" +
-	"reportedBy\"\xab\x01\n" +
+	"reportedBy\x12%\n" +
+	"\x0eleader_address\x18\f \x01(\tR\rleaderAddress\"\xab\x01\n" +
 	"\x0eStatusResponse\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x122\n" +
 	"\amembers\x18\x02 \x03(\v2\x18.concord.admin.v1.MemberR\amembers\x12/\n" +
 	"\x06ranges\x18\x03 \x03(\v2\x17.concord.admin.v1.RangeR\x06ranges\x12 \n" +
-	"\vunreachable\x18\x04 \x03(\tR\vunreachable2T\n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"\x10\n" +
+	"\x0eMembersRequest\"Y\n" +
+	"\x0fMembersResponse\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x122\n" +
+	"\amembers\x18\x02 \x03(\v2\x18.concord.admin.v1.MemberR\amembers\"O\n" +
+	"\x06Server\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x17\n" +
+	"\aring_id\x18\x03 \x01(\x04R\x06ringId\"\x89\x02\n" +
+	"\bRingNode\x12,\n" +
+	"\x04self\x18\x01 \x01(\v2\x18.concord.admin.v1.ServerR\x04self\x12:\n" +
+	"\vpredecessor\x18\x02 \x01(\v2\x18.concord.admin.v1.ServerR\vpredecessor\x128\n" +
+	"\n" +
+	"successors\x18\x03 \x03(\v2\x18.concord.admin.v1.ServerR\n" +
+	"successors\x12\x1b\n" +
+	"\thas_range\x18\x04 \x01(\bR\bhasRange\x12\x1f\n" +
+	"\vrange_start\x18\x05 \x01(\x04R\n" +
+	"rangeStart\x12\x1b\n" +
+	"\trange_end\x18\x06 \x01(\x04R\brangeEnd\"#\n" +
+	"\vRingRequest\x12\x14\n" +
+	"\x05local\x18\x01 \x01(\bR\x05local\"v\n" +
+	"\fRingResponse\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x120\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x1a.concord.admin.v1.RingNodeR\x05nodes\x12 \n" +
+	"\vunreachable\x18\x03 \x03(\tR\vunreachable\"%\n" +
+	"\rRangesRequest\x12\x14\n" +
+	"\x05local\x18\x01 \x01(\bR\x05local\"w\n" +
+	"\x0eRangesResponse\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12/\n" +
+	"\x06ranges\x18\x02 \x03(\v2\x17.concord.admin.v1.RangeR\x06ranges\x12 \n" +
+	"\vunreachable\x18\x03 \x03(\tR\vunreachable2\xb8\x02\n" +
 	"\x05Admin\x12K\n" +
-	"\x06Status\x12\x1f.concord.admin.v1.StatusRequest\x1a .concord.admin.v1.StatusResponseB+Z)github.com/concord-kv/concord/api/adminpbb\x06proto3"
+	"\x06Status\x12\x1f.concord.admin.v1.StatusRequest\x1a .concord.admin.v1.StatusResponse\x12N\n" +
+	"\aMembers\x12 .concord.admin.v1.MembersRequest\x1a!.concord.admin.v1.MembersResponse\x12E\n" +
+	"\x04Ring\x12\x1d.concord.admin.v1.RingRequest\x1a\x1e.concord.admin.v1.RingResponse\x12K\n" +
+	"\x06Ranges\x12\x1f.concord.admin.v1.RangesRequest\x1a .concord.admin.v1.RangesResponseB+Z)github.com/concord-kv/concord/api/adminpbb\x06proto3"
 
 var (
 	file_admin_proto_rawDescOnce sync.Once
@@ -450,25 +960,45 @@ func file_admin_proto_rawDescGZIP() []byte {
 	return file_admin_proto_rawDescData
 }
 
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_admin_proto_goTypes = []any{
-	(*StatusRequest)(nil),  // 0: concord.admin.v1.StatusRequest
-	(*Member)(nil),         // 1: concord.admin.v1.Member
-	(*Replica)(nil),        // 2: concord.admin.v1.Replica
-	(*Range)(nil),          // 3: concord.admin.v1.Range
-	(*StatusResponse)(nil), // 4: concord.admin.v1.StatusResponse
+	(*StatusRequest)(nil),   // 0: concord.admin.v1.StatusRequest
+	(*Member)(nil),          // 1: concord.admin.v1.Member
+	(*Replica)(nil),         // 2: concord.admin.v1.Replica
+	(*Range)(nil),           // 3: concord.admin.v1.Range
+	(*StatusResponse)(nil),  // 4: concord.admin.v1.StatusResponse
+	(*MembersRequest)(nil),  // 5: concord.admin.v1.MembersRequest
+	(*MembersResponse)(nil), // 6: concord.admin.v1.MembersResponse
+	(*Server)(nil),          // 7: concord.admin.v1.Server
+	(*RingNode)(nil),        // 8: concord.admin.v1.RingNode
+	(*RingRequest)(nil),     // 9: concord.admin.v1.RingRequest
+	(*RingResponse)(nil),    // 10: concord.admin.v1.RingResponse
+	(*RangesRequest)(nil),   // 11: concord.admin.v1.RangesRequest
+	(*RangesResponse)(nil),  // 12: concord.admin.v1.RangesResponse
 }
 var file_admin_proto_depIdxs = []int32{
-	2, // 0: concord.admin.v1.Range.replicas:type_name -> concord.admin.v1.Replica
-	1, // 1: concord.admin.v1.StatusResponse.members:type_name -> concord.admin.v1.Member
-	3, // 2: concord.admin.v1.StatusResponse.ranges:type_name -> concord.admin.v1.Range
-	0, // 3: concord.admin.v1.Admin.Status:input_type -> concord.admin.v1.StatusRequest
-	4, // 4: concord.admin.v1.Admin.Status:output_type -> concord.admin.v1.StatusResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2,  // 0: concord.admin.v1.Range.replicas:type_name -> concord.admin.v1.Replica
+	1,  // 1: concord.admin.v1.StatusResponse.members:type_name -> concord.admin.v1.Member
+	3,  // 2: concord.admin.v1.StatusResponse.ranges:type_name -> concord.admin.v1.Range
+	1,  // 3: concord.admin.v1.MembersResponse.members:type_name -> concord.admin.v1.Member
+	7,  // 4: concord.admin.v1.RingNode.self:type_name -> concord.admin.v1.Server
+	7,  // 5: concord.admin.v1.RingNode.predecessor:type_name -> concord.admin.v1.Server
+	7,  // 6: concord.admin.v1.RingNode.successors:type_name -> concord.admin.v1.Server
+	8,  // 7: concord.admin.v1.RingResponse.nodes:type_name -> concord.admin.v1.RingNode
+	3,  // 8: concord.admin.v1.RangesResponse.ranges:type_name -> concord.admin.v1.Range
+	0,  // 9: concord.admin.v1.Admin.Status:input_type -> concord.admin.v1.StatusRequest
+	5,  // 10: concord.admin.v1.Admin.Members:input_type -> concord.admin.v1.MembersRequest
+	9,  // 11: concord.admin.v1.Admin.Ring:input_type -> concord.admin.v1.RingRequest
+	11, // 12: concord.admin.v1.Admin.Ranges:input_type -> concord.admin.v1.RangesRequest
+	4,  // 13: concord.admin.v1.Admin.Status:output_type -> concord.admin.v1.StatusResponse
+	6,  // 14: concord.admin.v1.Admin.Members:output_type -> concord.admin.v1.MembersResponse
+	10, // 15: concord.admin.v1.Admin.Ring:output_type -> concord.admin.v1.RingResponse
+	12, // 16: concord.admin.v1.Admin.Ranges:output_type -> concord.admin.v1.RangesResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -482,7 +1012,7 @@ func file_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

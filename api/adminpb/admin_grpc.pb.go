@@ -21,7 +21,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Admin_Status_FullMethodName = "/concord.admin.v1.Admin/Status"
+	Admin_Status_FullMethodName  = "/concord.admin.v1.Admin/Status"
+	Admin_Members_FullMethodName = "/concord.admin.v1.Admin/Members"
+	Admin_Ring_FullMethodName    = "/concord.admin.v1.Admin/Ring"
+	Admin_Ranges_FullMethodName  = "/concord.admin.v1.Admin/Ranges"
 )
 
 // AdminClient is the client API for Admin service.
@@ -33,6 +36,19 @@ type AdminClient interface {
 	// asks every live member and merges their answers, so every range of the
 	// cluster appears once, as its leader (or best-informed replica) sees it.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
+	// Members lists the gossip members as this node sees them.
+	Members(ctx context.Context, in *MembersRequest, opts ...grpc.CallOption) (*MembersResponse, error)
+	// Ring reports each ring member's position, predecessor and successor
+	// list, as that member itself sees them (unless local is set, the node
+	// asks every live member).
+	Ring(ctx context.Context, in *RingRequest, opts ...grpc.CallOption) (*RingResponse, error)
+	// Ranges lists every range of the cluster with its span, generation,
+	// replicas and leader, with their nodes' addresses: the routing table of
+	// clients that send each request to its range's leader. Unless local is
+	// set, the node asks every live member and keeps, per range, the
+	// leader's report (else the newest descriptor). Key counts are not
+	// computed (keys, bytes and keys_exact are zero).
+	Ranges(ctx context.Context, in *RangesRequest, opts ...grpc.CallOption) (*RangesResponse, error)
 }
 
 type adminClient struct {
@@ -53,6 +69,36 @@ func (c *adminClient) Status(ctx context.Context, in *StatusRequest, opts ...grp
 	return out, nil
 }
 
+func (c *adminClient) Members(ctx context.Context, in *MembersRequest, opts ...grpc.CallOption) (*MembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MembersResponse)
+	err := c.cc.Invoke(ctx, Admin_Members_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) Ring(ctx context.Context, in *RingRequest, opts ...grpc.CallOption) (*RingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RingResponse)
+	err := c.cc.Invoke(ctx, Admin_Ring_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) Ranges(ctx context.Context, in *RangesRequest, opts ...grpc.CallOption) (*RangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RangesResponse)
+	err := c.cc.Invoke(ctx, Admin_Ranges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -62,6 +108,19 @@ type AdminServer interface {
 	// asks every live member and merges their answers, so every range of the
 	// cluster appears once, as its leader (or best-informed replica) sees it.
 	Status(context.Context, *StatusRequest) (*StatusResponse, error)
+	// Members lists the gossip members as this node sees them.
+	Members(context.Context, *MembersRequest) (*MembersResponse, error)
+	// Ring reports each ring member's position, predecessor and successor
+	// list, as that member itself sees them (unless local is set, the node
+	// asks every live member).
+	Ring(context.Context, *RingRequest) (*RingResponse, error)
+	// Ranges lists every range of the cluster with its span, generation,
+	// replicas and leader, with their nodes' addresses: the routing table of
+	// clients that send each request to its range's leader. Unless local is
+	// set, the node asks every live member and keeps, per range, the
+	// leader's report (else the newest descriptor). Key counts are not
+	// computed (keys, bytes and keys_exact are zero).
+	Ranges(context.Context, *RangesRequest) (*RangesResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -74,6 +133,15 @@ type UnimplementedAdminServer struct{}
 
 func (UnimplementedAdminServer) Status(context.Context, *StatusRequest) (*StatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Status not implemented")
+}
+func (UnimplementedAdminServer) Members(context.Context, *MembersRequest) (*MembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Members not implemented")
+}
+func (UnimplementedAdminServer) Ring(context.Context, *RingRequest) (*RingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Ring not implemented")
+}
+func (UnimplementedAdminServer) Ranges(context.Context, *RangesRequest) (*RangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Ranges not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -114,6 +182,60 @@ func _Admin_Status_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_Members_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Members(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Members_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Members(ctx, req.(*MembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_Ring_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Ring(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Ring_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Ring(ctx, req.(*RingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_Ranges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).Ranges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_Ranges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).Ranges(ctx, req.(*RangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -124,6 +246,18 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Status",
 			Handler:    _Admin_Status_Handler,
+		},
+		{
+			MethodName: "Members",
+			Handler:    _Admin_Members_Handler,
+		},
+		{
+			MethodName: "Ring",
+			Handler:    _Admin_Ring_Handler,
+		},
+		{
+			MethodName: "Ranges",
+			Handler:    _Admin_Ranges_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

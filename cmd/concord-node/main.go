@@ -12,6 +12,14 @@
 // Subcommands talk to a running node:
 //
 //	concord-node status [--addr 127.0.0.1:7946] [--json]
+//	concord-node ring   [--addr ADDR] [--json]
+//	concord-node ranges [--addr ADDR] [--json]
+//	concord-node get    [--addr ADDR] [--json] [--consistency leader|strong|eventual] KEY
+//	concord-node put    [--addr ADDR] [--json] [--ttl DURATION] KEY VALUE
+//	concord-node delete [--addr ADDR] [--json] KEY
+//
+// Every subcommand takes --timeout (default 10s); flags may follow the
+// arguments, and "--" ends the flags (for values starting with '-').
 package main
 
 import (
@@ -33,12 +41,14 @@ import (
 
 func main() {
 	args := os.Args[1:]
-	if len(args) > 0 && args[0] == "status" {
-		if err := runStatus(args[1:], os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "concord-node status:", err)
-			os.Exit(1)
+	if len(args) > 0 {
+		if sub, ok := subcommands[args[0]]; ok {
+			if err := sub(args[1:], os.Stdout, os.Stderr); err != nil {
+				fmt.Fprintf(os.Stderr, "concord-node %s: %v\n", args[0], err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	if err := run(args, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "concord-node:", err)
