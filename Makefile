@@ -6,7 +6,7 @@ test:
 	go test ./...
 
 race:
-	go test -race ./transport/... ./membership/... ./ring/... ./storage/... ./rangegroup/... ./rebalance/... ./router/... ./sim/... ./fuzz/... .
+	go test -race ./transport/... ./membership/... ./ring/... ./storage/... ./rangegroup/... ./rebalance/... ./router/... ./api/... ./sim/... ./fuzz/... .
 
 lint:
 	test -z "$$(gofmt -l .)"

@@ -3,8 +3,9 @@
 // placed on a Chord ring.
 //
 // With no flags it starts a single local development node on
-// 127.0.0.1:7946 with its data under ./concord-data; --join makes it join
-// an existing cluster instead. A restart on the same data directory comes
+// 127.0.0.1:7946 with its data under ./concord-data and its HTTP API (with
+// /metrics, /api/v1/health and /api/v1/ready) on 127.0.0.1:4000; --join
+// makes it join an existing cluster instead. A restart on the same data directory comes
 // back with the same identity and data. SIGTERM or SIGINT leaves the
 // cluster gracefully (leaderships and the ring arc are handed over first);
 // SIGKILL is a crash the rest of the cluster survives.
@@ -58,7 +59,7 @@ func main() {
 
 // options are the parsed command-line flags.
 type options struct {
-	name, bind, advertise, join, dataDir, logLevel, logFormat string
+	name, bind, advertise, join, dataDir, logLevel, logFormat, httpAddr string
 	replicas                                                  int
 	stabilize, replaceAfter                                   time.Duration
 }
@@ -72,6 +73,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.advertise, "advertise", "", "ip:port other nodes use to reach this one (default: the bound address)")
 	fs.StringVar(&o.join, "join", "", "comma-separated seed addresses of a running cluster; empty creates a new cluster (or restarts one from --data-dir)")
 	fs.StringVar(&o.dataDir, "data-dir", "concord-data", "directory holding this node's identity and data")
+	fs.StringVar(&o.httpAddr, "http-addr", DefaultHTTPAddr, "ip:port of the HTTP API, /metrics and the health checks; empty turns HTTP off")
 	fs.IntVar(&o.replicas, "replicas", 3, "replication factor of every range (fewer while the cluster is smaller)")
 	fs.DurationVar(&o.replaceAfter, "replace-after", 30*time.Second, "how long a failed node may be away before its replicas are rebuilt elsewhere")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -127,6 +129,7 @@ func run(args []string, logOut io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	jctx, cancel := context.WithTimeout(ctx, time.Minute)
+	reg := concord.NewMetricsRegistry()
 	node, err := concord.Open(jctx, concord.Config{
 		Name:              o.name,
 		BindAddr:          o.bind,
@@ -137,6 +140,7 @@ func run(args []string, logOut io.Writer) error {
 		ReplaceAfter:      o.replaceAfter,
 		StabilizeInterval: o.stabilize,
 		Logger:            logger,
+		Registerer:        reg,
 	})
 	cancel()
 	if err != nil {
@@ -144,6 +148,14 @@ func run(args []string, logOut io.Writer) error {
 	}
 	r := node.Ring()
 	logger.Info("node listening", "name", r.Name(), "id", r.Id(), "addr", r.Address(), "data_dir", o.dataDir)
+	if o.httpAddr != "" {
+		stopHTTP, err := serveHTTP(o.httpAddr, node, reg, logger)
+		if err != nil {
+			_ = node.Close()
+			return err
+		}
+		defer stopHTTP()
+	}
 	watchRing(ctx, r, logger, o.stabilize)
 
 	logger.Info("leaving cluster")

@@ -24,6 +24,7 @@ type proc struct {
 	name string
 	id   uint64
 	addr string
+	http string // the HTTP API's address
 	succ string // latest "successors" field
 	left bool
 	done chan struct{}
@@ -47,6 +48,8 @@ func (p *proc) follow(r io.Reader) {
 		switch rec.Msg {
 		case "node listening":
 			p.name, p.id, p.addr = rec.Name, rec.ID, rec.Addr
+		case "http api listening":
+			p.http = rec.Addr
 		case "ring changed":
 			p.succ = rec.Successors
 		case "left ring":
@@ -74,7 +77,7 @@ func buildNode(t *testing.T) string {
 
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1:0", "--log-format", "json", "--stabilize-interval", "100ms", "--data-dir", t.TempDir()}, args...)...)
+	cmd := exec.Command(bin, append([]string{"--bind", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-format", "json", "--stabilize-interval", "100ms", "--data-dir", t.TempDir()}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
