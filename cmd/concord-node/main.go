@@ -60,8 +60,8 @@ func main() {
 // options are the parsed command-line flags.
 type options struct {
 	name, bind, advertise, join, dataDir, logLevel, logFormat, httpAddr string
-	replicas                                                  int
-	stabilize, replaceAfter                                   time.Duration
+	replicas                                                            int
+	stabilize, replaceAfter                                             time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
