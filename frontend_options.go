@@ -32,6 +32,8 @@ type CallOptions struct {
 	KeysOnly bool
 	// Prefix is WithPrefix's prefix, nil when not given.
 	Prefix []byte
+	// StartRevision is WithStartRevision's revision, 0 when not given.
+	StartRevision uint64
 	// Conditions are the conditions given (IfValue, ...), nil when none.
 	Conditions *Conditions
 }
@@ -64,6 +66,7 @@ var methodOptions = map[string]optionKind{
 	"TouchMany":  noOptions,
 	"Txn":        noOptions,
 	"Scan":       scanOptions,
+	"Watch":      watchOptions,
 	"OpPut":      writeOptions,
 }
 
@@ -84,12 +87,13 @@ func ResolveOptions(method string, opts ...Option) (CallOptions, error) {
 		return CallOptions{}, err
 	}
 	out := CallOptions{
-		TTL:         o.ttl,
-		HasTTL:      o.given&optTTL != 0,
-		KeepTTL:     o.keepTTL,
-		Consistency: o.consistency,
-		KeysOnly:    o.keysOnly,
-		Prefix:      o.prefix,
+		TTL:           o.ttl,
+		HasTTL:        o.given&optTTL != 0,
+		KeepTTL:       o.keepTTL,
+		Consistency:   o.consistency,
+		KeysOnly:      o.keysOnly,
+		Prefix:        o.prefix,
+		StartRevision: o.startRev,
 	}
 	if o.given&optCondition != 0 {
 		out.Conditions = &Conditions{

@@ -35,6 +35,8 @@ func grpcCode(c Code) codes.Code {
 		return codes.DeadlineExceeded
 	case CodeUnavailable, CodeClosed:
 		return codes.Unavailable
+	case CodeCompacted:
+		return codes.OutOfRange
 	}
 	return codes.Internal
 }

@@ -26,6 +26,7 @@ type KV interface {
 	TouchMany(ctx context.Context, items []TouchItem, opts ...Option) (itemErrs []error, err error)
 	Txn(ctx context.Context, txn Txn, opts ...Option) (*TxnResult, error)
 	Scan(ctx context.Context, after []byte, limit int, opts ...Option) (page []*KeyValue, more bool, err error)
+	Watch(ctx context.Context, key []byte, opts ...Option) (<-chan WatchEvent, error)
 	Status(ctx context.Context) (*adminpb.StatusResponse, error)
 	Close() error
 }

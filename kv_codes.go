@@ -25,6 +25,7 @@ const (
 	CodeTimeout         Code = "timeout"
 	CodeUnavailable     Code = "unavailable"
 	CodeClosed          Code = "closed"
+	CodeCompacted       Code = "compacted"
 	// CodeInternal is any error that wraps none of the sentinels: a bug or
 	// an environment failure (a disk error), never bad input.
 	CodeInternal Code = "internal"
@@ -46,6 +47,7 @@ var codeSentinels = []struct {
 	{CodeValueTooLarge, ErrValueTooLarge},
 	{CodeBatchTooLarge, ErrBatchTooLarge},
 	{CodeInvalidArgument, ErrInvalidArgument},
+	{CodeCompacted, ErrCompacted},
 }
 
 // CodeOf returns the code of err: CodeOK for nil, the code of the sentinel

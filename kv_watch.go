@@ -76,12 +76,18 @@ const watchBuffer = 1024
 //
 // Options: WithPrefix, WithStartRevision.
 func (n *Node) Watch(ctx context.Context, key []byte, opts ...Option) (<-chan WatchEvent, error) {
+	return n.watch(ctx, key, opts, nil)
+}
+
+// watch is Watch, calling started (if set) with the revision the watch
+// delivers changes from once it is established, before any event.
+func (n *Node) watch(ctx context.Context, key []byte, opts []Option, started func(from uint64)) (<-chan WatchEvent, error) {
 	const op = "watch"
 	o, err := parseOptions(watchOptions, opts)
 	if err != nil {
 		return nil, inputError(op, err)
 	}
-	spec := router.WatchSpec{Key: key, From: o.startRev}
+	spec := router.WatchSpec{Key: key, From: o.startRev, Started: started}
 	if o.given&optPrefix != 0 {
 		spec.Key, spec.Prefix = o.prefix, true
 		if !wholeTag(o.prefix) {

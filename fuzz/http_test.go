@@ -324,6 +324,11 @@ func (m *mapKV) Scan(_ context.Context, after []byte, limit int, _ ...concord.Op
 	return page, more, nil
 }
 
+// Watch is not served over HTTP; the fake never watches.
+func (m *mapKV) Watch(context.Context, []byte, ...concord.Option) (<-chan concord.WatchEvent, error) {
+	return nil, concord.ErrInvalidArgument
+}
+
 func (m *mapKV) Status(context.Context) (*adminpb.StatusResponse, error) {
 	return &adminpb.StatusResponse{
 		Node:    "fuzz",

@@ -71,6 +71,9 @@ type Subscription struct {
 	c    chan []Event
 	hub  *watchHub
 	spec WatchSpec
+	// start is the first revision the subscription delivers: spec.From,
+	// or the replica's next revision.
+	start uint64
 
 	// Guarded by hub.mu.
 	ended      bool
@@ -98,6 +101,9 @@ func (s *Subscription) ResumeFrom() uint64 {
 	defer s.hub.mu.Unlock()
 	return s.resumeFrom
 }
+
+// Start is the first revision the subscription delivers changes from.
+func (s *Subscription) Start() uint64 { return s.start }
 
 // Close ends the subscription; C is closed. Safe to call more than once.
 func (s *Subscription) Close() {
@@ -273,6 +279,7 @@ func (h *watchHub) subscribe(spec WatchSpec, applied uint64) (*Subscription, err
 		return nil, fmt.Errorf("range %d: changes from revision %d wanted, history holds them from %d: %w",
 			spec.RangeID, spec.From, from, ErrCompacted)
 	}
+	s.start = s.resumeFrom
 	var replay []Event
 	for i := h.head; i < len(h.history); i++ {
 		e := &h.history[i]

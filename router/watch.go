@@ -22,6 +22,10 @@ type WatchSpec struct {
 	Key    []byte
 	Prefix bool
 	From   uint64
+	// Started, if set, is called once, when the first subscription is
+	// made, with the revision from which changes are delivered (From, or
+	// the serving replica's next revision when From is 0).
+	Started func(from uint64)
 }
 
 // Watch streams the changes spec selects to fn, in revision order, until
@@ -50,6 +54,10 @@ func (r *Router) Watch(ctx context.Context, spec WatchSpec, fn func([]rangegroup
 				st, err = r.watchRemote(ctx, t, o.pos, spec)
 			}
 			if err == nil {
+				if spec.Started != nil {
+					spec.Started(st.startedAt())
+					spec.Started = nil
+				}
 				var delivered bool
 				delivered, err = r.relay(ctx, st, &spec, fn)
 				if delivered {
@@ -106,6 +114,8 @@ func (r *Router) learnFromWatch(t target, err error) {
 
 // watchStream is one subscription, local or remote.
 type watchStream interface {
+	// startedAt is the revision the subscription delivers changes from.
+	startedAt() uint64
 	// next returns the next batch; at the end it returns a nil batch and
 	// why it ended, with the revision to resume from (0 if unknown).
 	next(ctx context.Context) (batch []rangegroup.Event, resumeFrom uint64, err error)
@@ -159,6 +169,8 @@ func (r *Router) watchLocal(rangeID, pos uint64, spec WatchSpec) (watchStream, e
 	return localStream{sub: sub}, nil
 }
 
+func (l localStream) startedAt() uint64 { return l.sub.Start() }
+
 func (l localStream) next(ctx context.Context) ([]rangegroup.Event, uint64, error) {
 	select {
 	case batch, ok := <-l.sub.C:
@@ -178,7 +190,10 @@ func (l localStream) close() { l.sub.Close() }
 type remoteStream struct {
 	stream grpc.ServerStreamingClient[routerpb.WatchReply]
 	cancel context.CancelFunc
+	start  uint64
 }
+
+func (s *remoteStream) startedAt() uint64 { return s.start }
 
 func (r *Router) watchRemote(ctx context.Context, t target, pos uint64, spec WatchSpec) (watchStream, error) {
 	addr, ok := r.cfg.Resolve(t.node)
@@ -200,7 +215,17 @@ func (r *Router) watchRemote(ctx context.Context, t target, pos uint64, spec Wat
 		cancel()
 		return nil, &sendError{node: t.node, err: err}
 	}
-	return &remoteStream{stream: stream, cancel: cancel}, nil
+	// The first reply says the subscription is made, or why not.
+	first, err := stream.Recv()
+	if err != nil {
+		cancel()
+		return nil, &sendError{node: t.node, err: err}
+	}
+	if end := first.GetEnd(); end != nil {
+		cancel()
+		return nil, watchEndError(end)
+	}
+	return &remoteStream{stream: stream, cancel: cancel, start: first.GetStartedAt()}, nil
 }
 
 func (s *remoteStream) next(context.Context) ([]rangegroup.Event, uint64, error) {
@@ -268,6 +293,9 @@ func (s forwardServer) Watch(req *routerpb.WatchRequest, stream grpc.ServerStrea
 		return stream.Send(&routerpb.WatchReply{End: watchEnd(err, spec.From)})
 	}
 	defer sub.Close()
+	if err := stream.Send(&routerpb.WatchReply{StartedAt: sub.Start()}); err != nil {
+		return err
+	}
 	ctx := stream.Context()
 	for {
 		select {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -150,6 +151,59 @@ func testKV(t *testing.T, kv concord.KV, prefix string) {
 	testBulk(t, kv, k)
 	testTxn(t, kv, prefix)
 	testScan(t, kv, prefix)
+	testWatch(t, kv, prefix)
+}
+
+// testWatch replays a prefix's history from a revision, follows it live,
+// refuses bad input, and ends when its context does.
+func testWatch(t *testing.T, kv concord.KV, prefix string) {
+	ctx := testCtx(t)
+	tag := []byte("{" + prefix + "watch}:")
+	key := func(s string) []byte { return append(append([]byte{}, tag...), s...) }
+	first, err := kv.Put(ctx, key("a"), []byte("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := kv.Watch(wctx, nil, concord.WithPrefix(tag), concord.WithStartRevision(first.ModRevision))
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	if _, err := kv.Put(ctx, key("b"), []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, key("a")); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		typ        concord.EventType
+		key, value string
+	}{{concord.EventPut, "a", "1"}, {concord.EventPut, "b", "2"}, {concord.EventDelete, "a", ""}}
+	for i, w := range want {
+		var ev concord.WatchEvent
+		select {
+		case ev = <-events:
+		case <-ctx.Done():
+			t.Fatalf("event %d: %v", i, ctx.Err())
+		}
+		if ev.Err != nil || ev.Type != w.typ || !bytes.Equal(ev.Key, key(w.key)) || string(ev.Value) != w.value {
+			t.Fatalf("event %d = %v %q=%q (%v), want %v %q=%q", i, ev.Type, ev.Key, ev.Value, ev.Err, w.typ, key(w.key), w.value)
+		}
+	}
+	cancel()
+	for ev := range events {
+		if ev.Err == nil {
+			t.Fatalf("an event after the watch was cancelled: %+v", ev)
+		}
+	}
+
+	_, err = kv.Watch(ctx, nil, concord.WithPrefix([]byte("no tag")))
+	wantErr(t, "watch of a prefix without a tag", err, concord.ErrInvalidArgument)
+	_, err = kv.Watch(ctx, nil)
+	wantErr(t, "watch of an empty key", err, concord.ErrInvalidKey)
+	_, err = kv.Watch(ctx, []byte("k"), concord.WithTTL(time.Second))
+	wantErr(t, "watch with a write option", err, concord.ErrInvalidArgument)
 }
 
 func isNotFound(err error) bool { return err != nil && errorsIs(err, concord.ErrNotFound) }

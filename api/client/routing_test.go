@@ -62,12 +62,30 @@ func testRouting(t *testing.T, c *testCluster, cl *Client) {
 	if victim < 0 {
 		t.Fatalf("no live node leads the first key's range (leader %q)", leader)
 	}
+	// A watch through the client is served by that leader's node; it
+	// goes on elsewhere when the node leaves.
+	wctx, cancelWatch := context.WithCancel(ctx)
+	defer cancelWatch()
+	events, err := cl.Watch(wctx, keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.close(victim)
 
+	var written *concord.KeyValue
 	await.Until(t, 30*time.Second, "writes through the client after the leader left", func() error {
-		_, err := cl.Put(ctx, keys[0], keys[0])
+		var err error
+		written, err = cl.Put(ctx, keys[0], keys[0])
 		return err
 	})
+	for ev := range events {
+		if ev.Err != nil {
+			t.Fatalf("the watch ended: %v", ev.Err)
+		}
+		if ev.ModRevision == written.ModRevision {
+			break
+		}
+	}
 	await.Until(t, 30*time.Second, "every read served by its new leader", allLocal)
 	if s := cl.Stats(); s.Refreshes < 2 {
 		t.Fatalf("routing table read %d times", s.Refreshes)

@@ -47,6 +47,8 @@ func statusOf(c concord.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case concord.CodeUnavailable, concord.CodeClosed:
 		return http.StatusServiceUnavailable
+	case concord.CodeCompacted:
+		return http.StatusGone
 	default:
 		return http.StatusInternalServerError
 	}

@@ -22,6 +22,7 @@
 //   value_too_large   INVALID_ARGUMENT (retrying cannot help)
 //   batch_too_large   INVALID_ARGUMENT (retrying cannot help)
 //   timeout           DEADLINE_EXCEEDED (a write's outcome is unknown)
+//   compacted         OUT_OF_RANGE (a watch's history is gone)
 //   unavailable       UNAVAILABLE (not applied; safe to retry)
 //   closed            UNAVAILABLE (the node is shutting down; not applied)
 //   internal          INTERNAL
@@ -55,6 +56,58 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// EventType is the kind of a change.
+type EventType int32
+
+const (
+	EventType_EVENT_TYPE_UNSPECIFIED EventType = 0
+	// The key was written.
+	EventType_EVENT_TYPE_PUT EventType = 1
+	// The key was deleted, or expired and was swept.
+	EventType_EVENT_TYPE_DELETE EventType = 2
+)
+
+// Enum value maps for EventType.
+var (
+	EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "EVENT_TYPE_PUT",
+		2: "EVENT_TYPE_DELETE",
+	}
+	EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"EVENT_TYPE_PUT":         1,
+		"EVENT_TYPE_DELETE":      2,
+	}
+)
+
+func (x EventType) Enum() *EventType {
+	p := new(EventType)
+	*p = x
+	return p
+}
+
+func (x EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_kv_service_proto_enumTypes[0].Descriptor()
+}
+
+func (EventType) Type() protoreflect.EnumType {
+	return &file_kv_service_proto_enumTypes[0]
+}
+
+func (x EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventType.Descriptor instead.
+func (EventType) EnumDescriptor() ([]byte, []int) {
+	return file_kv_service_proto_rawDescGZIP(), []int{0}
+}
 
 // Consistency is how fresh a read must be.
 type Consistency int32
@@ -97,11 +150,11 @@ func (x Consistency) String() string {
 }
 
 func (Consistency) Descriptor() protoreflect.EnumDescriptor {
-	return file_kv_service_proto_enumTypes[0].Descriptor()
+	return file_kv_service_proto_enumTypes[1].Descriptor()
 }
 
 func (Consistency) Type() protoreflect.EnumType {
-	return &file_kv_service_proto_enumTypes[0]
+	return &file_kv_service_proto_enumTypes[1]
 }
 
 func (x Consistency) Number() protoreflect.EnumNumber {
@@ -110,7 +163,7 @@ func (x Consistency) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Consistency.Descriptor instead.
 func (Consistency) EnumDescriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{0}
+	return file_kv_service_proto_rawDescGZIP(), []int{1}
 }
 
 type Compare_Target int32
@@ -160,11 +213,11 @@ func (x Compare_Target) String() string {
 }
 
 func (Compare_Target) Descriptor() protoreflect.EnumDescriptor {
-	return file_kv_service_proto_enumTypes[1].Descriptor()
+	return file_kv_service_proto_enumTypes[2].Descriptor()
 }
 
 func (Compare_Target) Type() protoreflect.EnumType {
-	return &file_kv_service_proto_enumTypes[1]
+	return &file_kv_service_proto_enumTypes[2]
 }
 
 func (x Compare_Target) Number() protoreflect.EnumNumber {
@@ -173,7 +226,7 @@ func (x Compare_Target) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Compare_Target.Descriptor instead.
 func (Compare_Target) EnumDescriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{24, 0}
+	return file_kv_service_proto_rawDescGZIP(), []int{27, 0}
 }
 
 type Compare_Op int32
@@ -212,11 +265,11 @@ func (x Compare_Op) String() string {
 }
 
 func (Compare_Op) Descriptor() protoreflect.EnumDescriptor {
-	return file_kv_service_proto_enumTypes[2].Descriptor()
+	return file_kv_service_proto_enumTypes[3].Descriptor()
 }
 
 func (Compare_Op) Type() protoreflect.EnumType {
-	return &file_kv_service_proto_enumTypes[2]
+	return &file_kv_service_proto_enumTypes[3]
 }
 
 func (x Compare_Op) Number() protoreflect.EnumNumber {
@@ -225,7 +278,191 @@ func (x Compare_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Compare_Op.Descriptor instead.
 func (Compare_Op) EnumDescriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{24, 1}
+	return file_kv_service_proto_rawDescGZIP(), []int{27, 1}
+}
+
+type WatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key watched; ignored when prefix is set.
+	Key []byte `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The prefix of the keys watched; it must hold a whole hash tag
+	// ("{user:1}:").
+	Prefix []byte `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Replay the changes from this revision on; 0 watches from now on.
+	StartRevision uint64 `protobuf:"varint,3,opt,name=start_revision,json=startRevision,proto3" json:"start_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_kv_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_kv_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WatchRequest) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *WatchRequest) GetPrefix() []byte {
+	if x != nil {
+		return x.Prefix
+	}
+	return nil
+}
+
+func (x *WatchRequest) GetStartRevision() uint64 {
+	if x != nil {
+		return x.StartRevision
+	}
+	return 0
+}
+
+type WatchEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  EventType              `protobuf:"varint,1,opt,name=type,proto3,enum=concord.api.kv.v1.EventType" json:"type,omitempty"`
+	// After a put, the key as Get returns it; after a delete, only key and
+	// mod_revision (the delete's revision).
+	Kv *KeyValue `protobuf:"bytes,2,opt,name=kv,proto3" json:"kv,omitempty"`
+	// The delete removed an expired key.
+	Expired       bool `protobuf:"varint,3,opt,name=expired,proto3" json:"expired,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEvent) Reset() {
+	*x = WatchEvent{}
+	mi := &file_kv_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEvent) ProtoMessage() {}
+
+func (x *WatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
+func (*WatchEvent) Descriptor() ([]byte, []int) {
+	return file_kv_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WatchEvent) GetType() EventType {
+	if x != nil {
+		return x.Type
+	}
+	return EventType_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchEvent) GetKv() *KeyValue {
+	if x != nil {
+		return x.Kv
+	}
+	return nil
+}
+
+func (x *WatchEvent) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
+}
+
+// WatchResponse carries the changes applied since the last one, in order.
+// The first response of a stream carries none: it confirms the watch is
+// established and gives start_revision, the revision it delivers changes
+// from (a client resuming after a broken stream that saw no event starts
+// there).
+type WatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*WatchEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	StartRevision uint64                 `protobuf:"varint,2,opt,name=start_revision,json=startRevision,proto3" json:"start_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchResponse) Reset() {
+	*x = WatchResponse{}
+	mi := &file_kv_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchResponse) ProtoMessage() {}
+
+func (x *WatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kv_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchResponse.ProtoReflect.Descriptor instead.
+func (*WatchResponse) Descriptor() ([]byte, []int) {
+	return file_kv_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WatchResponse) GetEvents() []*WatchEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *WatchResponse) GetStartRevision() uint64 {
+	if x != nil {
+		return x.StartRevision
+	}
+	return 0
 }
 
 // KeyValue is a key with its value and metadata.
@@ -234,8 +471,9 @@ type KeyValue struct {
 	Key   []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	// The value; empty in the results of writes and keys-only scans.
 	Value []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
-	// The revision (Raft index of the key's range) of the write that created
-	// the key, and of its last write.
+	// The revision of the write that created the key, and of its last
+	// write. Revisions number the commands of the key's range: a key's grow
+	// with every write, but those of different ranges are not comparable.
 	CreateRevision uint64 `protobuf:"varint,3,opt,name=create_revision,json=createRevision,proto3" json:"create_revision,omitempty"`
 	ModRevision    uint64 `protobuf:"varint,4,opt,name=mod_revision,json=modRevision,proto3" json:"mod_revision,omitempty"`
 	// Writes since creation: 1 when created.
@@ -248,7 +486,7 @@ type KeyValue struct {
 
 func (x *KeyValue) Reset() {
 	*x = KeyValue{}
-	mi := &file_kv_service_proto_msgTypes[0]
+	mi := &file_kv_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +498,7 @@ func (x *KeyValue) String() string {
 func (*KeyValue) ProtoMessage() {}
 
 func (x *KeyValue) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[0]
+	mi := &file_kv_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +511,7 @@ func (x *KeyValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyValue.ProtoReflect.Descriptor instead.
 func (*KeyValue) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{0}
+	return file_kv_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *KeyValue) GetKey() []byte {
@@ -331,7 +569,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_kv_service_proto_msgTypes[1]
+	mi := &file_kv_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +581,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[1]
+	mi := &file_kv_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +594,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{1}
+	return file_kv_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Error) GetCode() string {
@@ -393,7 +631,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_kv_service_proto_msgTypes[2]
+	mi := &file_kv_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +643,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[2]
+	mi := &file_kv_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +656,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{2}
+	return file_kv_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Condition) GetValue() []byte {
@@ -471,7 +709,7 @@ type PutRequest struct {
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_kv_service_proto_msgTypes[3]
+	mi := &file_kv_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +721,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[3]
+	mi := &file_kv_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +734,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{3}
+	return file_kv_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PutRequest) GetKey() []byte {
@@ -537,7 +775,7 @@ type PutResponse struct {
 
 func (x *PutResponse) Reset() {
 	*x = PutResponse{}
-	mi := &file_kv_service_proto_msgTypes[4]
+	mi := &file_kv_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +787,7 @@ func (x *PutResponse) String() string {
 func (*PutResponse) ProtoMessage() {}
 
 func (x *PutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[4]
+	mi := &file_kv_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +800,7 @@ func (x *PutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutResponse.ProtoReflect.Descriptor instead.
 func (*PutResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{4}
+	return file_kv_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PutResponse) GetKv() *KeyValue {
@@ -585,7 +823,7 @@ type PutIfRequest struct {
 
 func (x *PutIfRequest) Reset() {
 	*x = PutIfRequest{}
-	mi := &file_kv_service_proto_msgTypes[5]
+	mi := &file_kv_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +835,7 @@ func (x *PutIfRequest) String() string {
 func (*PutIfRequest) ProtoMessage() {}
 
 func (x *PutIfRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[5]
+	mi := &file_kv_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +848,7 @@ func (x *PutIfRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutIfRequest.ProtoReflect.Descriptor instead.
 func (*PutIfRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{5}
+	return file_kv_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PutIfRequest) GetKey() []byte {
@@ -658,7 +896,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_kv_service_proto_msgTypes[6]
+	mi := &file_kv_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +908,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[6]
+	mi := &file_kv_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +921,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{6}
+	return file_kv_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetRequest) GetKey() []byte {
@@ -709,7 +947,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_kv_service_proto_msgTypes[7]
+	mi := &file_kv_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +959,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[7]
+	mi := &file_kv_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +972,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{7}
+	return file_kv_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetResponse) GetKv() *KeyValue {
@@ -753,7 +991,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_kv_service_proto_msgTypes[8]
+	mi := &file_kv_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +1003,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[8]
+	mi := &file_kv_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +1016,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{8}
+	return file_kv_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteRequest) GetKey() []byte {
@@ -796,7 +1034,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_kv_service_proto_msgTypes[9]
+	mi := &file_kv_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +1046,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[9]
+	mi := &file_kv_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +1059,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{9}
+	return file_kv_service_proto_rawDescGZIP(), []int{12}
 }
 
 type DeleteIfRequest struct {
@@ -834,7 +1072,7 @@ type DeleteIfRequest struct {
 
 func (x *DeleteIfRequest) Reset() {
 	*x = DeleteIfRequest{}
-	mi := &file_kv_service_proto_msgTypes[10]
+	mi := &file_kv_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +1084,7 @@ func (x *DeleteIfRequest) String() string {
 func (*DeleteIfRequest) ProtoMessage() {}
 
 func (x *DeleteIfRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[10]
+	mi := &file_kv_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +1097,7 @@ func (x *DeleteIfRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIfRequest.ProtoReflect.Descriptor instead.
 func (*DeleteIfRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{10}
+	return file_kv_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteIfRequest) GetKey() []byte {
@@ -887,7 +1125,7 @@ type TouchRequest struct {
 
 func (x *TouchRequest) Reset() {
 	*x = TouchRequest{}
-	mi := &file_kv_service_proto_msgTypes[11]
+	mi := &file_kv_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1137,7 @@ func (x *TouchRequest) String() string {
 func (*TouchRequest) ProtoMessage() {}
 
 func (x *TouchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[11]
+	mi := &file_kv_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1150,7 @@ func (x *TouchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchRequest.ProtoReflect.Descriptor instead.
 func (*TouchRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{11}
+	return file_kv_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TouchRequest) GetKey() []byte {
@@ -939,7 +1177,7 @@ type TouchResponse struct {
 
 func (x *TouchResponse) Reset() {
 	*x = TouchResponse{}
-	mi := &file_kv_service_proto_msgTypes[12]
+	mi := &file_kv_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1189,7 @@ func (x *TouchResponse) String() string {
 func (*TouchResponse) ProtoMessage() {}
 
 func (x *TouchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[12]
+	mi := &file_kv_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1202,7 @@ func (x *TouchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchResponse.ProtoReflect.Descriptor instead.
 func (*TouchResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{12}
+	return file_kv_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TouchResponse) GetKv() *KeyValue {
@@ -984,7 +1222,7 @@ type TTLRequest struct {
 
 func (x *TTLRequest) Reset() {
 	*x = TTLRequest{}
-	mi := &file_kv_service_proto_msgTypes[13]
+	mi := &file_kv_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1234,7 @@ func (x *TTLRequest) String() string {
 func (*TTLRequest) ProtoMessage() {}
 
 func (x *TTLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[13]
+	mi := &file_kv_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1247,7 @@ func (x *TTLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTLRequest.ProtoReflect.Descriptor instead.
 func (*TTLRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{13}
+	return file_kv_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TTLRequest) GetKey() []byte {
@@ -1036,7 +1274,7 @@ type TTLResponse struct {
 
 func (x *TTLResponse) Reset() {
 	*x = TTLResponse{}
-	mi := &file_kv_service_proto_msgTypes[14]
+	mi := &file_kv_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1286,7 @@ func (x *TTLResponse) String() string {
 func (*TTLResponse) ProtoMessage() {}
 
 func (x *TTLResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[14]
+	mi := &file_kv_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1299,7 @@ func (x *TTLResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTLResponse.ProtoReflect.Descriptor instead.
 func (*TTLResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{14}
+	return file_kv_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TTLResponse) GetTtl() *durationpb.Duration {
@@ -1083,7 +1321,7 @@ type PutItem struct {
 
 func (x *PutItem) Reset() {
 	*x = PutItem{}
-	mi := &file_kv_service_proto_msgTypes[15]
+	mi := &file_kv_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1333,7 @@ func (x *PutItem) String() string {
 func (*PutItem) ProtoMessage() {}
 
 func (x *PutItem) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[15]
+	mi := &file_kv_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1346,7 @@ func (x *PutItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutItem.ProtoReflect.Descriptor instead.
 func (*PutItem) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{15}
+	return file_kv_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutItem) GetKey() []byte {
@@ -1143,7 +1381,7 @@ type PutManyRequest struct {
 
 func (x *PutManyRequest) Reset() {
 	*x = PutManyRequest{}
-	mi := &file_kv_service_proto_msgTypes[16]
+	mi := &file_kv_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1393,7 @@ func (x *PutManyRequest) String() string {
 func (*PutManyRequest) ProtoMessage() {}
 
 func (x *PutManyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[16]
+	mi := &file_kv_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1406,7 @@ func (x *PutManyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutManyRequest.ProtoReflect.Descriptor instead.
 func (*PutManyRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{16}
+	return file_kv_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PutManyRequest) GetItems() []*PutItem {
@@ -1201,7 +1439,7 @@ type DeleteManyRequest struct {
 
 func (x *DeleteManyRequest) Reset() {
 	*x = DeleteManyRequest{}
-	mi := &file_kv_service_proto_msgTypes[17]
+	mi := &file_kv_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1451,7 @@ func (x *DeleteManyRequest) String() string {
 func (*DeleteManyRequest) ProtoMessage() {}
 
 func (x *DeleteManyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[17]
+	mi := &file_kv_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1464,7 @@ func (x *DeleteManyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteManyRequest.ProtoReflect.Descriptor instead.
 func (*DeleteManyRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{17}
+	return file_kv_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteManyRequest) GetKeys() [][]byte {
@@ -1246,7 +1484,7 @@ type TouchItem struct {
 
 func (x *TouchItem) Reset() {
 	*x = TouchItem{}
-	mi := &file_kv_service_proto_msgTypes[18]
+	mi := &file_kv_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1496,7 @@ func (x *TouchItem) String() string {
 func (*TouchItem) ProtoMessage() {}
 
 func (x *TouchItem) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[18]
+	mi := &file_kv_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1509,7 @@ func (x *TouchItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchItem.ProtoReflect.Descriptor instead.
 func (*TouchItem) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{18}
+	return file_kv_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TouchItem) GetKey() []byte {
@@ -1297,7 +1535,7 @@ type TouchManyRequest struct {
 
 func (x *TouchManyRequest) Reset() {
 	*x = TouchManyRequest{}
-	mi := &file_kv_service_proto_msgTypes[19]
+	mi := &file_kv_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1547,7 @@ func (x *TouchManyRequest) String() string {
 func (*TouchManyRequest) ProtoMessage() {}
 
 func (x *TouchManyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[19]
+	mi := &file_kv_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1560,7 @@ func (x *TouchManyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchManyRequest.ProtoReflect.Descriptor instead.
 func (*TouchManyRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{19}
+	return file_kv_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TouchManyRequest) GetItems() []*TouchItem {
@@ -1348,7 +1586,7 @@ type BulkResponse struct {
 
 func (x *BulkResponse) Reset() {
 	*x = BulkResponse{}
-	mi := &file_kv_service_proto_msgTypes[20]
+	mi := &file_kv_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1598,7 @@ func (x *BulkResponse) String() string {
 func (*BulkResponse) ProtoMessage() {}
 
 func (x *BulkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[20]
+	mi := &file_kv_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1611,7 @@ func (x *BulkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BulkResponse.ProtoReflect.Descriptor instead.
 func (*BulkResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{20}
+	return file_kv_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BulkResponse) GetItems() []*Error {
@@ -1400,7 +1638,7 @@ type GetManyRequest struct {
 
 func (x *GetManyRequest) Reset() {
 	*x = GetManyRequest{}
-	mi := &file_kv_service_proto_msgTypes[21]
+	mi := &file_kv_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1650,7 @@ func (x *GetManyRequest) String() string {
 func (*GetManyRequest) ProtoMessage() {}
 
 func (x *GetManyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[21]
+	mi := &file_kv_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1663,7 @@ func (x *GetManyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetManyRequest.ProtoReflect.Descriptor instead.
 func (*GetManyRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{21}
+	return file_kv_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetManyRequest) GetKeys() [][]byte {
@@ -1452,7 +1690,7 @@ type GetManyItem struct {
 
 func (x *GetManyItem) Reset() {
 	*x = GetManyItem{}
-	mi := &file_kv_service_proto_msgTypes[22]
+	mi := &file_kv_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1702,7 @@ func (x *GetManyItem) String() string {
 func (*GetManyItem) ProtoMessage() {}
 
 func (x *GetManyItem) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[22]
+	mi := &file_kv_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1715,7 @@ func (x *GetManyItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetManyItem.ProtoReflect.Descriptor instead.
 func (*GetManyItem) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{22}
+	return file_kv_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetManyItem) GetKv() *KeyValue {
@@ -1497,7 +1735,7 @@ type GetManyResponse struct {
 
 func (x *GetManyResponse) Reset() {
 	*x = GetManyResponse{}
-	mi := &file_kv_service_proto_msgTypes[23]
+	mi := &file_kv_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1747,7 @@ func (x *GetManyResponse) String() string {
 func (*GetManyResponse) ProtoMessage() {}
 
 func (x *GetManyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[23]
+	mi := &file_kv_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1760,7 @@ func (x *GetManyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetManyResponse.ProtoReflect.Descriptor instead.
 func (*GetManyResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{23}
+	return file_kv_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetManyResponse) GetItems() []*GetManyItem {
@@ -1548,7 +1786,7 @@ type Compare struct {
 
 func (x *Compare) Reset() {
 	*x = Compare{}
-	mi := &file_kv_service_proto_msgTypes[24]
+	mi := &file_kv_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +1798,7 @@ func (x *Compare) String() string {
 func (*Compare) ProtoMessage() {}
 
 func (x *Compare) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[24]
+	mi := &file_kv_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1573,7 +1811,7 @@ func (x *Compare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Compare.ProtoReflect.Descriptor instead.
 func (*Compare) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{24}
+	return file_kv_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Compare) GetKey() []byte {
@@ -1623,7 +1861,7 @@ type TxnPut struct {
 
 func (x *TxnPut) Reset() {
 	*x = TxnPut{}
-	mi := &file_kv_service_proto_msgTypes[25]
+	mi := &file_kv_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1873,7 @@ func (x *TxnPut) String() string {
 func (*TxnPut) ProtoMessage() {}
 
 func (x *TxnPut) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[25]
+	mi := &file_kv_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1886,7 @@ func (x *TxnPut) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnPut.ProtoReflect.Descriptor instead.
 func (*TxnPut) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{25}
+	return file_kv_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TxnPut) GetKey() []byte {
@@ -1693,7 +1931,7 @@ type TxnOp struct {
 
 func (x *TxnOp) Reset() {
 	*x = TxnOp{}
-	mi := &file_kv_service_proto_msgTypes[26]
+	mi := &file_kv_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1943,7 @@ func (x *TxnOp) String() string {
 func (*TxnOp) ProtoMessage() {}
 
 func (x *TxnOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[26]
+	mi := &file_kv_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +1956,7 @@ func (x *TxnOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnOp.ProtoReflect.Descriptor instead.
 func (*TxnOp) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{26}
+	return file_kv_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TxnOp) GetOp() isTxnOp_Op {
@@ -1790,7 +2028,7 @@ type TxnRequest struct {
 
 func (x *TxnRequest) Reset() {
 	*x = TxnRequest{}
-	mi := &file_kv_service_proto_msgTypes[27]
+	mi := &file_kv_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +2040,7 @@ func (x *TxnRequest) String() string {
 func (*TxnRequest) ProtoMessage() {}
 
 func (x *TxnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[27]
+	mi := &file_kv_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +2053,7 @@ func (x *TxnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnRequest.ProtoReflect.Descriptor instead.
 func (*TxnRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{27}
+	return file_kv_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TxnRequest) GetCompares() []*Compare {
@@ -1852,7 +2090,7 @@ type OpResult struct {
 
 func (x *OpResult) Reset() {
 	*x = OpResult{}
-	mi := &file_kv_service_proto_msgTypes[28]
+	mi := &file_kv_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +2102,7 @@ func (x *OpResult) String() string {
 func (*OpResult) ProtoMessage() {}
 
 func (x *OpResult) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[28]
+	mi := &file_kv_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +2115,7 @@ func (x *OpResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpResult.ProtoReflect.Descriptor instead.
 func (*OpResult) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{28}
+	return file_kv_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *OpResult) GetKv() *KeyValue {
@@ -1908,7 +2146,7 @@ type TxnResponse struct {
 
 func (x *TxnResponse) Reset() {
 	*x = TxnResponse{}
-	mi := &file_kv_service_proto_msgTypes[29]
+	mi := &file_kv_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2158,7 @@ func (x *TxnResponse) String() string {
 func (*TxnResponse) ProtoMessage() {}
 
 func (x *TxnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[29]
+	mi := &file_kv_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2171,7 @@ func (x *TxnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxnResponse.ProtoReflect.Descriptor instead.
 func (*TxnResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{29}
+	return file_kv_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TxnResponse) GetSucceeded() bool {
@@ -1975,7 +2213,7 @@ type ScanRequest struct {
 
 func (x *ScanRequest) Reset() {
 	*x = ScanRequest{}
-	mi := &file_kv_service_proto_msgTypes[30]
+	mi := &file_kv_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2225,7 @@ func (x *ScanRequest) String() string {
 func (*ScanRequest) ProtoMessage() {}
 
 func (x *ScanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[30]
+	mi := &file_kv_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2238,7 @@ func (x *ScanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanRequest.ProtoReflect.Descriptor instead.
 func (*ScanRequest) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{30}
+	return file_kv_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ScanRequest) GetAfter() []byte {
@@ -2049,7 +2287,7 @@ type ScanResponse struct {
 
 func (x *ScanResponse) Reset() {
 	*x = ScanResponse{}
-	mi := &file_kv_service_proto_msgTypes[31]
+	mi := &file_kv_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2299,7 @@ func (x *ScanResponse) String() string {
 func (*ScanResponse) ProtoMessage() {}
 
 func (x *ScanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kv_service_proto_msgTypes[31]
+	mi := &file_kv_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2312,7 @@ func (x *ScanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScanResponse.ProtoReflect.Descriptor instead.
 func (*ScanResponse) Descriptor() ([]byte, []int) {
-	return file_kv_service_proto_rawDescGZIP(), []int{31}
+	return file_kv_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ScanResponse) GetKvs() []*KeyValue {
@@ -2095,7 +2333,19 @@ var File_kv_service_proto protoreflect.FileDescriptor
 
 const file_kv_service_proto_rawDesc = "" +
 	"\n" +
-	"\x10kv_service.proto\x12\x11concord.api.kv.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x01\n" +
+	"\x10kv_service.proto\x12\x11concord.api.kv.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"_\n" +
+	"\fWatchRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12%\n" +
+	"\x0estart_revision\x18\x03 \x01(\x04R\rstartRevision\"\x85\x01\n" +
+	"\n" +
+	"WatchEvent\x120\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1c.concord.api.kv.v1.EventTypeR\x04type\x12+\n" +
+	"\x02kv\x18\x02 \x01(\v2\x1b.concord.api.kv.v1.KeyValueR\x02kv\x12\x18\n" +
+	"\aexpired\x18\x03 \x01(\bR\aexpired\"m\n" +
+	"\rWatchResponse\x125\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.concord.api.kv.v1.WatchEventR\x06events\x12%\n" +
+	"\x0estart_revision\x18\x02 \x01(\x04R\rstartRevision\"\xd3\x01\n" +
 	"\bKeyValue\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12'\n" +
@@ -2230,12 +2480,16 @@ const file_kv_service_proto_rawDesc = "" +
 	"\x06prefix\x18\x05 \x01(\fR\x06prefix\"Q\n" +
 	"\fScanResponse\x12-\n" +
 	"\x03kvs\x18\x01 \x03(\v2\x1b.concord.api.kv.v1.KeyValueR\x03kvs\x12\x12\n" +
-	"\x04more\x18\x02 \x01(\bR\x04more*t\n" +
+	"\x04more\x18\x02 \x01(\bR\x04more*R\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eEVENT_TYPE_PUT\x10\x01\x12\x15\n" +
+	"\x11EVENT_TYPE_DELETE\x10\x02*t\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CONSISTENCY_LEADER\x10\x01\x12\x16\n" +
 	"\x12CONSISTENCY_STRONG\x10\x02\x12\x18\n" +
-	"\x14CONSISTENCY_EVENTUAL\x10\x032\xe6\a\n" +
+	"\x14CONSISTENCY_EVENTUAL\x10\x032\xb4\b\n" +
 	"\x02KV\x12D\n" +
 	"\x03Put\x12\x1d.concord.api.kv.v1.PutRequest\x1a\x1e.concord.api.kv.v1.PutResponse\x12D\n" +
 	"\x03Get\x12\x1d.concord.api.kv.v1.GetRequest\x1a\x1e.concord.api.kv.v1.GetResponse\x12M\n" +
@@ -2250,7 +2504,8 @@ const file_kv_service_proto_rawDesc = "" +
 	"DeleteMany\x12$.concord.api.kv.v1.DeleteManyRequest\x1a\x1f.concord.api.kv.v1.BulkResponse\x12Q\n" +
 	"\tTouchMany\x12#.concord.api.kv.v1.TouchManyRequest\x1a\x1f.concord.api.kv.v1.BulkResponse\x12D\n" +
 	"\x03Txn\x12\x1d.concord.api.kv.v1.TxnRequest\x1a\x1e.concord.api.kv.v1.TxnResponse\x12G\n" +
-	"\x04Scan\x12\x1e.concord.api.kv.v1.ScanRequest\x1a\x1f.concord.api.kv.v1.ScanResponseB(Z&github.com/concord-kv/concord/api/kvpbb\x06proto3"
+	"\x04Scan\x12\x1e.concord.api.kv.v1.ScanRequest\x1a\x1f.concord.api.kv.v1.ScanResponse\x12L\n" +
+	"\x05Watch\x12\x1f.concord.api.kv.v1.WatchRequest\x1a .concord.api.kv.v1.WatchResponse0\x01B(Z&github.com/concord-kv/concord/api/kvpbb\x06proto3"
 
 var (
 	file_kv_service_proto_rawDescOnce sync.Once
@@ -2264,113 +2519,122 @@ func file_kv_service_proto_rawDescGZIP() []byte {
 	return file_kv_service_proto_rawDescData
 }
 
-var file_kv_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_kv_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_kv_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_kv_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_kv_service_proto_goTypes = []any{
-	(Consistency)(0),              // 0: concord.api.kv.v1.Consistency
-	(Compare_Target)(0),           // 1: concord.api.kv.v1.Compare.Target
-	(Compare_Op)(0),               // 2: concord.api.kv.v1.Compare.Op
-	(*KeyValue)(nil),              // 3: concord.api.kv.v1.KeyValue
-	(*Error)(nil),                 // 4: concord.api.kv.v1.Error
-	(*Condition)(nil),             // 5: concord.api.kv.v1.Condition
-	(*PutRequest)(nil),            // 6: concord.api.kv.v1.PutRequest
-	(*PutResponse)(nil),           // 7: concord.api.kv.v1.PutResponse
-	(*PutIfRequest)(nil),          // 8: concord.api.kv.v1.PutIfRequest
-	(*GetRequest)(nil),            // 9: concord.api.kv.v1.GetRequest
-	(*GetResponse)(nil),           // 10: concord.api.kv.v1.GetResponse
-	(*DeleteRequest)(nil),         // 11: concord.api.kv.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 12: concord.api.kv.v1.DeleteResponse
-	(*DeleteIfRequest)(nil),       // 13: concord.api.kv.v1.DeleteIfRequest
-	(*TouchRequest)(nil),          // 14: concord.api.kv.v1.TouchRequest
-	(*TouchResponse)(nil),         // 15: concord.api.kv.v1.TouchResponse
-	(*TTLRequest)(nil),            // 16: concord.api.kv.v1.TTLRequest
-	(*TTLResponse)(nil),           // 17: concord.api.kv.v1.TTLResponse
-	(*PutItem)(nil),               // 18: concord.api.kv.v1.PutItem
-	(*PutManyRequest)(nil),        // 19: concord.api.kv.v1.PutManyRequest
-	(*DeleteManyRequest)(nil),     // 20: concord.api.kv.v1.DeleteManyRequest
-	(*TouchItem)(nil),             // 21: concord.api.kv.v1.TouchItem
-	(*TouchManyRequest)(nil),      // 22: concord.api.kv.v1.TouchManyRequest
-	(*BulkResponse)(nil),          // 23: concord.api.kv.v1.BulkResponse
-	(*GetManyRequest)(nil),        // 24: concord.api.kv.v1.GetManyRequest
-	(*GetManyItem)(nil),           // 25: concord.api.kv.v1.GetManyItem
-	(*GetManyResponse)(nil),       // 26: concord.api.kv.v1.GetManyResponse
-	(*Compare)(nil),               // 27: concord.api.kv.v1.Compare
-	(*TxnPut)(nil),                // 28: concord.api.kv.v1.TxnPut
-	(*TxnOp)(nil),                 // 29: concord.api.kv.v1.TxnOp
-	(*TxnRequest)(nil),            // 30: concord.api.kv.v1.TxnRequest
-	(*OpResult)(nil),              // 31: concord.api.kv.v1.OpResult
-	(*TxnResponse)(nil),           // 32: concord.api.kv.v1.TxnResponse
-	(*ScanRequest)(nil),           // 33: concord.api.kv.v1.ScanRequest
-	(*ScanResponse)(nil),          // 34: concord.api.kv.v1.ScanResponse
-	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 36: google.protobuf.Duration
+	(EventType)(0),                // 0: concord.api.kv.v1.EventType
+	(Consistency)(0),              // 1: concord.api.kv.v1.Consistency
+	(Compare_Target)(0),           // 2: concord.api.kv.v1.Compare.Target
+	(Compare_Op)(0),               // 3: concord.api.kv.v1.Compare.Op
+	(*WatchRequest)(nil),          // 4: concord.api.kv.v1.WatchRequest
+	(*WatchEvent)(nil),            // 5: concord.api.kv.v1.WatchEvent
+	(*WatchResponse)(nil),         // 6: concord.api.kv.v1.WatchResponse
+	(*KeyValue)(nil),              // 7: concord.api.kv.v1.KeyValue
+	(*Error)(nil),                 // 8: concord.api.kv.v1.Error
+	(*Condition)(nil),             // 9: concord.api.kv.v1.Condition
+	(*PutRequest)(nil),            // 10: concord.api.kv.v1.PutRequest
+	(*PutResponse)(nil),           // 11: concord.api.kv.v1.PutResponse
+	(*PutIfRequest)(nil),          // 12: concord.api.kv.v1.PutIfRequest
+	(*GetRequest)(nil),            // 13: concord.api.kv.v1.GetRequest
+	(*GetResponse)(nil),           // 14: concord.api.kv.v1.GetResponse
+	(*DeleteRequest)(nil),         // 15: concord.api.kv.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 16: concord.api.kv.v1.DeleteResponse
+	(*DeleteIfRequest)(nil),       // 17: concord.api.kv.v1.DeleteIfRequest
+	(*TouchRequest)(nil),          // 18: concord.api.kv.v1.TouchRequest
+	(*TouchResponse)(nil),         // 19: concord.api.kv.v1.TouchResponse
+	(*TTLRequest)(nil),            // 20: concord.api.kv.v1.TTLRequest
+	(*TTLResponse)(nil),           // 21: concord.api.kv.v1.TTLResponse
+	(*PutItem)(nil),               // 22: concord.api.kv.v1.PutItem
+	(*PutManyRequest)(nil),        // 23: concord.api.kv.v1.PutManyRequest
+	(*DeleteManyRequest)(nil),     // 24: concord.api.kv.v1.DeleteManyRequest
+	(*TouchItem)(nil),             // 25: concord.api.kv.v1.TouchItem
+	(*TouchManyRequest)(nil),      // 26: concord.api.kv.v1.TouchManyRequest
+	(*BulkResponse)(nil),          // 27: concord.api.kv.v1.BulkResponse
+	(*GetManyRequest)(nil),        // 28: concord.api.kv.v1.GetManyRequest
+	(*GetManyItem)(nil),           // 29: concord.api.kv.v1.GetManyItem
+	(*GetManyResponse)(nil),       // 30: concord.api.kv.v1.GetManyResponse
+	(*Compare)(nil),               // 31: concord.api.kv.v1.Compare
+	(*TxnPut)(nil),                // 32: concord.api.kv.v1.TxnPut
+	(*TxnOp)(nil),                 // 33: concord.api.kv.v1.TxnOp
+	(*TxnRequest)(nil),            // 34: concord.api.kv.v1.TxnRequest
+	(*OpResult)(nil),              // 35: concord.api.kv.v1.OpResult
+	(*TxnResponse)(nil),           // 36: concord.api.kv.v1.TxnResponse
+	(*ScanRequest)(nil),           // 37: concord.api.kv.v1.ScanRequest
+	(*ScanResponse)(nil),          // 38: concord.api.kv.v1.ScanResponse
+	(*timestamppb.Timestamp)(nil), // 39: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 40: google.protobuf.Duration
 }
 var file_kv_service_proto_depIdxs = []int32{
-	35, // 0: concord.api.kv.v1.KeyValue.expires_at:type_name -> google.protobuf.Timestamp
-	36, // 1: concord.api.kv.v1.PutRequest.ttl:type_name -> google.protobuf.Duration
-	3,  // 2: concord.api.kv.v1.PutResponse.kv:type_name -> concord.api.kv.v1.KeyValue
-	36, // 3: concord.api.kv.v1.PutIfRequest.ttl:type_name -> google.protobuf.Duration
-	5,  // 4: concord.api.kv.v1.PutIfRequest.condition:type_name -> concord.api.kv.v1.Condition
-	0,  // 5: concord.api.kv.v1.GetRequest.consistency:type_name -> concord.api.kv.v1.Consistency
-	3,  // 6: concord.api.kv.v1.GetResponse.kv:type_name -> concord.api.kv.v1.KeyValue
-	5,  // 7: concord.api.kv.v1.DeleteIfRequest.condition:type_name -> concord.api.kv.v1.Condition
-	36, // 8: concord.api.kv.v1.TouchRequest.ttl:type_name -> google.protobuf.Duration
-	3,  // 9: concord.api.kv.v1.TouchResponse.kv:type_name -> concord.api.kv.v1.KeyValue
-	0,  // 10: concord.api.kv.v1.TTLRequest.consistency:type_name -> concord.api.kv.v1.Consistency
-	36, // 11: concord.api.kv.v1.TTLResponse.ttl:type_name -> google.protobuf.Duration
-	36, // 12: concord.api.kv.v1.PutItem.ttl:type_name -> google.protobuf.Duration
-	18, // 13: concord.api.kv.v1.PutManyRequest.items:type_name -> concord.api.kv.v1.PutItem
-	36, // 14: concord.api.kv.v1.PutManyRequest.ttl:type_name -> google.protobuf.Duration
-	36, // 15: concord.api.kv.v1.TouchItem.ttl:type_name -> google.protobuf.Duration
-	21, // 16: concord.api.kv.v1.TouchManyRequest.items:type_name -> concord.api.kv.v1.TouchItem
-	4,  // 17: concord.api.kv.v1.BulkResponse.items:type_name -> concord.api.kv.v1.Error
-	4,  // 18: concord.api.kv.v1.BulkResponse.failure:type_name -> concord.api.kv.v1.Error
-	0,  // 19: concord.api.kv.v1.GetManyRequest.consistency:type_name -> concord.api.kv.v1.Consistency
-	3,  // 20: concord.api.kv.v1.GetManyItem.kv:type_name -> concord.api.kv.v1.KeyValue
-	25, // 21: concord.api.kv.v1.GetManyResponse.items:type_name -> concord.api.kv.v1.GetManyItem
-	1,  // 22: concord.api.kv.v1.Compare.target:type_name -> concord.api.kv.v1.Compare.Target
-	2,  // 23: concord.api.kv.v1.Compare.op:type_name -> concord.api.kv.v1.Compare.Op
-	36, // 24: concord.api.kv.v1.TxnPut.ttl:type_name -> google.protobuf.Duration
-	28, // 25: concord.api.kv.v1.TxnOp.put:type_name -> concord.api.kv.v1.TxnPut
-	27, // 26: concord.api.kv.v1.TxnRequest.compares:type_name -> concord.api.kv.v1.Compare
-	29, // 27: concord.api.kv.v1.TxnRequest.then:type_name -> concord.api.kv.v1.TxnOp
-	29, // 28: concord.api.kv.v1.TxnRequest.else:type_name -> concord.api.kv.v1.TxnOp
-	3,  // 29: concord.api.kv.v1.OpResult.kv:type_name -> concord.api.kv.v1.KeyValue
-	4,  // 30: concord.api.kv.v1.OpResult.error:type_name -> concord.api.kv.v1.Error
-	31, // 31: concord.api.kv.v1.TxnResponse.results:type_name -> concord.api.kv.v1.OpResult
-	0,  // 32: concord.api.kv.v1.ScanRequest.consistency:type_name -> concord.api.kv.v1.Consistency
-	3,  // 33: concord.api.kv.v1.ScanResponse.kvs:type_name -> concord.api.kv.v1.KeyValue
-	6,  // 34: concord.api.kv.v1.KV.Put:input_type -> concord.api.kv.v1.PutRequest
-	9,  // 35: concord.api.kv.v1.KV.Get:input_type -> concord.api.kv.v1.GetRequest
-	11, // 36: concord.api.kv.v1.KV.Delete:input_type -> concord.api.kv.v1.DeleteRequest
-	14, // 37: concord.api.kv.v1.KV.Touch:input_type -> concord.api.kv.v1.TouchRequest
-	16, // 38: concord.api.kv.v1.KV.TTL:input_type -> concord.api.kv.v1.TTLRequest
-	8,  // 39: concord.api.kv.v1.KV.PutIf:input_type -> concord.api.kv.v1.PutIfRequest
-	13, // 40: concord.api.kv.v1.KV.DeleteIf:input_type -> concord.api.kv.v1.DeleteIfRequest
-	19, // 41: concord.api.kv.v1.KV.PutMany:input_type -> concord.api.kv.v1.PutManyRequest
-	24, // 42: concord.api.kv.v1.KV.GetMany:input_type -> concord.api.kv.v1.GetManyRequest
-	20, // 43: concord.api.kv.v1.KV.DeleteMany:input_type -> concord.api.kv.v1.DeleteManyRequest
-	22, // 44: concord.api.kv.v1.KV.TouchMany:input_type -> concord.api.kv.v1.TouchManyRequest
-	30, // 45: concord.api.kv.v1.KV.Txn:input_type -> concord.api.kv.v1.TxnRequest
-	33, // 46: concord.api.kv.v1.KV.Scan:input_type -> concord.api.kv.v1.ScanRequest
-	7,  // 47: concord.api.kv.v1.KV.Put:output_type -> concord.api.kv.v1.PutResponse
-	10, // 48: concord.api.kv.v1.KV.Get:output_type -> concord.api.kv.v1.GetResponse
-	12, // 49: concord.api.kv.v1.KV.Delete:output_type -> concord.api.kv.v1.DeleteResponse
-	15, // 50: concord.api.kv.v1.KV.Touch:output_type -> concord.api.kv.v1.TouchResponse
-	17, // 51: concord.api.kv.v1.KV.TTL:output_type -> concord.api.kv.v1.TTLResponse
-	7,  // 52: concord.api.kv.v1.KV.PutIf:output_type -> concord.api.kv.v1.PutResponse
-	12, // 53: concord.api.kv.v1.KV.DeleteIf:output_type -> concord.api.kv.v1.DeleteResponse
-	23, // 54: concord.api.kv.v1.KV.PutMany:output_type -> concord.api.kv.v1.BulkResponse
-	26, // 55: concord.api.kv.v1.KV.GetMany:output_type -> concord.api.kv.v1.GetManyResponse
-	23, // 56: concord.api.kv.v1.KV.DeleteMany:output_type -> concord.api.kv.v1.BulkResponse
-	23, // 57: concord.api.kv.v1.KV.TouchMany:output_type -> concord.api.kv.v1.BulkResponse
-	32, // 58: concord.api.kv.v1.KV.Txn:output_type -> concord.api.kv.v1.TxnResponse
-	34, // 59: concord.api.kv.v1.KV.Scan:output_type -> concord.api.kv.v1.ScanResponse
-	47, // [47:60] is the sub-list for method output_type
-	34, // [34:47] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	0,  // 0: concord.api.kv.v1.WatchEvent.type:type_name -> concord.api.kv.v1.EventType
+	7,  // 1: concord.api.kv.v1.WatchEvent.kv:type_name -> concord.api.kv.v1.KeyValue
+	5,  // 2: concord.api.kv.v1.WatchResponse.events:type_name -> concord.api.kv.v1.WatchEvent
+	39, // 3: concord.api.kv.v1.KeyValue.expires_at:type_name -> google.protobuf.Timestamp
+	40, // 4: concord.api.kv.v1.PutRequest.ttl:type_name -> google.protobuf.Duration
+	7,  // 5: concord.api.kv.v1.PutResponse.kv:type_name -> concord.api.kv.v1.KeyValue
+	40, // 6: concord.api.kv.v1.PutIfRequest.ttl:type_name -> google.protobuf.Duration
+	9,  // 7: concord.api.kv.v1.PutIfRequest.condition:type_name -> concord.api.kv.v1.Condition
+	1,  // 8: concord.api.kv.v1.GetRequest.consistency:type_name -> concord.api.kv.v1.Consistency
+	7,  // 9: concord.api.kv.v1.GetResponse.kv:type_name -> concord.api.kv.v1.KeyValue
+	9,  // 10: concord.api.kv.v1.DeleteIfRequest.condition:type_name -> concord.api.kv.v1.Condition
+	40, // 11: concord.api.kv.v1.TouchRequest.ttl:type_name -> google.protobuf.Duration
+	7,  // 12: concord.api.kv.v1.TouchResponse.kv:type_name -> concord.api.kv.v1.KeyValue
+	1,  // 13: concord.api.kv.v1.TTLRequest.consistency:type_name -> concord.api.kv.v1.Consistency
+	40, // 14: concord.api.kv.v1.TTLResponse.ttl:type_name -> google.protobuf.Duration
+	40, // 15: concord.api.kv.v1.PutItem.ttl:type_name -> google.protobuf.Duration
+	22, // 16: concord.api.kv.v1.PutManyRequest.items:type_name -> concord.api.kv.v1.PutItem
+	40, // 17: concord.api.kv.v1.PutManyRequest.ttl:type_name -> google.protobuf.Duration
+	40, // 18: concord.api.kv.v1.TouchItem.ttl:type_name -> google.protobuf.Duration
+	25, // 19: concord.api.kv.v1.TouchManyRequest.items:type_name -> concord.api.kv.v1.TouchItem
+	8,  // 20: concord.api.kv.v1.BulkResponse.items:type_name -> concord.api.kv.v1.Error
+	8,  // 21: concord.api.kv.v1.BulkResponse.failure:type_name -> concord.api.kv.v1.Error
+	1,  // 22: concord.api.kv.v1.GetManyRequest.consistency:type_name -> concord.api.kv.v1.Consistency
+	7,  // 23: concord.api.kv.v1.GetManyItem.kv:type_name -> concord.api.kv.v1.KeyValue
+	29, // 24: concord.api.kv.v1.GetManyResponse.items:type_name -> concord.api.kv.v1.GetManyItem
+	2,  // 25: concord.api.kv.v1.Compare.target:type_name -> concord.api.kv.v1.Compare.Target
+	3,  // 26: concord.api.kv.v1.Compare.op:type_name -> concord.api.kv.v1.Compare.Op
+	40, // 27: concord.api.kv.v1.TxnPut.ttl:type_name -> google.protobuf.Duration
+	32, // 28: concord.api.kv.v1.TxnOp.put:type_name -> concord.api.kv.v1.TxnPut
+	31, // 29: concord.api.kv.v1.TxnRequest.compares:type_name -> concord.api.kv.v1.Compare
+	33, // 30: concord.api.kv.v1.TxnRequest.then:type_name -> concord.api.kv.v1.TxnOp
+	33, // 31: concord.api.kv.v1.TxnRequest.else:type_name -> concord.api.kv.v1.TxnOp
+	7,  // 32: concord.api.kv.v1.OpResult.kv:type_name -> concord.api.kv.v1.KeyValue
+	8,  // 33: concord.api.kv.v1.OpResult.error:type_name -> concord.api.kv.v1.Error
+	35, // 34: concord.api.kv.v1.TxnResponse.results:type_name -> concord.api.kv.v1.OpResult
+	1,  // 35: concord.api.kv.v1.ScanRequest.consistency:type_name -> concord.api.kv.v1.Consistency
+	7,  // 36: concord.api.kv.v1.ScanResponse.kvs:type_name -> concord.api.kv.v1.KeyValue
+	10, // 37: concord.api.kv.v1.KV.Put:input_type -> concord.api.kv.v1.PutRequest
+	13, // 38: concord.api.kv.v1.KV.Get:input_type -> concord.api.kv.v1.GetRequest
+	15, // 39: concord.api.kv.v1.KV.Delete:input_type -> concord.api.kv.v1.DeleteRequest
+	18, // 40: concord.api.kv.v1.KV.Touch:input_type -> concord.api.kv.v1.TouchRequest
+	20, // 41: concord.api.kv.v1.KV.TTL:input_type -> concord.api.kv.v1.TTLRequest
+	12, // 42: concord.api.kv.v1.KV.PutIf:input_type -> concord.api.kv.v1.PutIfRequest
+	17, // 43: concord.api.kv.v1.KV.DeleteIf:input_type -> concord.api.kv.v1.DeleteIfRequest
+	23, // 44: concord.api.kv.v1.KV.PutMany:input_type -> concord.api.kv.v1.PutManyRequest
+	28, // 45: concord.api.kv.v1.KV.GetMany:input_type -> concord.api.kv.v1.GetManyRequest
+	24, // 46: concord.api.kv.v1.KV.DeleteMany:input_type -> concord.api.kv.v1.DeleteManyRequest
+	26, // 47: concord.api.kv.v1.KV.TouchMany:input_type -> concord.api.kv.v1.TouchManyRequest
+	34, // 48: concord.api.kv.v1.KV.Txn:input_type -> concord.api.kv.v1.TxnRequest
+	37, // 49: concord.api.kv.v1.KV.Scan:input_type -> concord.api.kv.v1.ScanRequest
+	4,  // 50: concord.api.kv.v1.KV.Watch:input_type -> concord.api.kv.v1.WatchRequest
+	11, // 51: concord.api.kv.v1.KV.Put:output_type -> concord.api.kv.v1.PutResponse
+	14, // 52: concord.api.kv.v1.KV.Get:output_type -> concord.api.kv.v1.GetResponse
+	16, // 53: concord.api.kv.v1.KV.Delete:output_type -> concord.api.kv.v1.DeleteResponse
+	19, // 54: concord.api.kv.v1.KV.Touch:output_type -> concord.api.kv.v1.TouchResponse
+	21, // 55: concord.api.kv.v1.KV.TTL:output_type -> concord.api.kv.v1.TTLResponse
+	11, // 56: concord.api.kv.v1.KV.PutIf:output_type -> concord.api.kv.v1.PutResponse
+	16, // 57: concord.api.kv.v1.KV.DeleteIf:output_type -> concord.api.kv.v1.DeleteResponse
+	27, // 58: concord.api.kv.v1.KV.PutMany:output_type -> concord.api.kv.v1.BulkResponse
+	30, // 59: concord.api.kv.v1.KV.GetMany:output_type -> concord.api.kv.v1.GetManyResponse
+	27, // 60: concord.api.kv.v1.KV.DeleteMany:output_type -> concord.api.kv.v1.BulkResponse
+	27, // 61: concord.api.kv.v1.KV.TouchMany:output_type -> concord.api.kv.v1.BulkResponse
+	36, // 62: concord.api.kv.v1.KV.Txn:output_type -> concord.api.kv.v1.TxnResponse
+	38, // 63: concord.api.kv.v1.KV.Scan:output_type -> concord.api.kv.v1.ScanResponse
+	6,  // 64: concord.api.kv.v1.KV.Watch:output_type -> concord.api.kv.v1.WatchResponse
+	51, // [51:65] is the sub-list for method output_type
+	37, // [37:51] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_kv_service_proto_init() }
@@ -2378,8 +2642,8 @@ func file_kv_service_proto_init() {
 	if File_kv_service_proto != nil {
 		return
 	}
-	file_kv_service_proto_msgTypes[2].OneofWrappers = []any{}
-	file_kv_service_proto_msgTypes[26].OneofWrappers = []any{
+	file_kv_service_proto_msgTypes[5].OneofWrappers = []any{}
+	file_kv_service_proto_msgTypes[29].OneofWrappers = []any{
 		(*TxnOp_Put)(nil),
 		(*TxnOp_Delete)(nil),
 		(*TxnOp_Get)(nil),
@@ -2389,8 +2653,8 @@ func file_kv_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kv_service_proto_rawDesc), len(file_kv_service_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   32,
+			NumEnums:      4,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

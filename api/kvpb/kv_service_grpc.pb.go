@@ -22,6 +22,7 @@
 //   value_too_large   INVALID_ARGUMENT (retrying cannot help)
 //   batch_too_large   INVALID_ARGUMENT (retrying cannot help)
 //   timeout           DEADLINE_EXCEEDED (a write's outcome is unknown)
+//   compacted         OUT_OF_RANGE (a watch's history is gone)
 //   unavailable       UNAVAILABLE (not applied; safe to retry)
 //   closed            UNAVAILABLE (the node is shutting down; not applied)
 //   internal          INTERNAL
@@ -65,6 +66,7 @@ const (
 	KV_TouchMany_FullMethodName  = "/concord.api.kv.v1.KV/TouchMany"
 	KV_Txn_FullMethodName        = "/concord.api.kv.v1.KV/Txn"
 	KV_Scan_FullMethodName       = "/concord.api.kv.v1.KV/Scan"
+	KV_Watch_FullMethodName      = "/concord.api.kv.v1.KV/Watch"
 )
 
 // KVClient is the client API for KV service.
@@ -97,6 +99,15 @@ type KVClient interface {
 	Txn(ctx context.Context, in *TxnRequest, opts ...grpc.CallOption) (*TxnResponse, error)
 	// Scan lists the live keys one page at a time, in ring order.
 	Scan(ctx context.Context, in *ScanRequest, opts ...grpc.CallOption) (*ScanResponse, error)
+	// Watch streams the changes of one key, or of the keys starting with a
+	// prefix that holds a whole hash tag, in the order they were applied:
+	// from now on, or replayed from start_revision. The serving node moves
+	// the watch between replicas of the key's range by itself; if the
+	// stream breaks, a new Watch from the last revision seen + 1 misses
+	// nothing. It ends with status OUT_OF_RANGE and code "compacted" when
+	// the changes it needs are no longer in any replica's history, and with
+	// the vocabulary's other codes for bad input.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
 }
 
 type kVClient struct {
@@ -237,6 +248,25 @@ func (c *kVClient) Scan(ctx context.Context, in *ScanRequest, opts ...grpc.CallO
 	return out, nil
 }
 
+func (c *kVClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &KV_ServiceDesc.Streams[0], KV_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, WatchResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type KV_WatchClient = grpc.ServerStreamingClient[WatchResponse]
+
 // KVServer is the server API for KV service.
 // All implementations must embed UnimplementedKVServer
 // for forward compatibility.
@@ -267,6 +297,15 @@ type KVServer interface {
 	Txn(context.Context, *TxnRequest) (*TxnResponse, error)
 	// Scan lists the live keys one page at a time, in ring order.
 	Scan(context.Context, *ScanRequest) (*ScanResponse, error)
+	// Watch streams the changes of one key, or of the keys starting with a
+	// prefix that holds a whole hash tag, in the order they were applied:
+	// from now on, or replayed from start_revision. The serving node moves
+	// the watch between replicas of the key's range by itself; if the
+	// stream breaks, a new Watch from the last revision seen + 1 misses
+	// nothing. It ends with status OUT_OF_RANGE and code "compacted" when
+	// the changes it needs are no longer in any replica's history, and with
+	// the vocabulary's other codes for bad input.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
 	mustEmbedUnimplementedKVServer()
 }
 
@@ -315,6 +354,9 @@ func (UnimplementedKVServer) Txn(context.Context, *TxnRequest) (*TxnResponse, er
 }
 func (UnimplementedKVServer) Scan(context.Context, *ScanRequest) (*ScanResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Scan not implemented")
+}
+func (UnimplementedKVServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedKVServer) mustEmbedUnimplementedKVServer() {}
 func (UnimplementedKVServer) testEmbeddedByValue()            {}
@@ -571,6 +613,17 @@ func _KV_Scan_Handler(srv interface{}, ctx context.Context, dec func(interface{}
 	return interceptor(ctx, in, info, handler)
 }
 
+func _KV_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(KVServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type KV_WatchServer = grpc.ServerStreamingServer[WatchResponse]
+
 // KV_ServiceDesc is the grpc.ServiceDesc for KV service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -631,6 +684,12 @@ var KV_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _KV_Scan_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _KV_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "kv_service.proto",
 }

@@ -554,12 +554,15 @@ func (x *WatchEvent) GetExpired() bool {
 	return false
 }
 
-// WatchReply carries events, or ends the stream.
+// WatchReply carries events, or ends the stream. The first reply of a
+// stream that subscribed carries neither: it says from which revision the
+// subscription delivers changes.
 type WatchReply struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Events []*WatchEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	// end is set on the last message of a stream: why it ended.
 	End           *WatchEnd `protobuf:"bytes,2,opt,name=end,proto3" json:"end,omitempty"`
+	StartedAt     uint64    `protobuf:"varint,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +609,13 @@ func (x *WatchReply) GetEnd() *WatchEnd {
 		return x.End
 	}
 	return nil
+}
+
+func (x *WatchReply) GetStartedAt() uint64 {
+	if x != nil {
+		return x.StartedAt
+	}
+	return 0
 }
 
 // WatchEnd says why a watch stream ended and how to go on.
@@ -736,11 +746,13 @@ const file_router_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x16\n" +
 	"\x06record\x18\x02 \x01(\fR\x06record\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\x04R\brevision\x12\x18\n" +
-	"\aexpired\x18\x04 \x01(\bR\aexpired\"r\n" +
+	"\aexpired\x18\x04 \x01(\bR\aexpired\"\x91\x01\n" +
 	"\n" +
 	"WatchReply\x125\n" +
 	"\x06events\x18\x01 \x03(\v2\x1d.concord.router.v1.WatchEventR\x06events\x12-\n" +
-	"\x03end\x18\x02 \x01(\v2\x1b.concord.router.v1.WatchEndR\x03end\"\xd2\x01\n" +
+	"\x03end\x18\x02 \x01(\v2\x1b.concord.router.v1.WatchEndR\x03end\x12\x1d\n" +
+	"\n" +
+	"started_at\x18\x03 \x01(\x04R\tstartedAt\"\xd2\x01\n" +
 	"\bWatchEnd\x122\n" +
 	"\x05error\x18\x01 \x01(\x0e2\x1c.concord.router.v1.ErrorKindR\x05error\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
