@@ -3,6 +3,7 @@ package rangegroup
 import (
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"math"
 	"testing"
 	"time"
@@ -101,9 +102,19 @@ func TestLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
 		}
 	}
 	c.net.Partition([]string{lag.ip}, others)
-	before, err := lag.currentStore().Range(1)
+	lr, err := lag.currentStore().replica(1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The laggard's log, not just its applied state, must end before the
+	// leader's first index for a snapshot to be needed, and by more than
+	// the appends the leader may have had in flight to it (maxInflightMsgs
+	// of one write each here), which the transport may still deliver
+	// after the partition heals.
+	lastIndex := func() uint64 {
+		lr.mu.Lock()
+		defer lr.mu.Unlock()
+		return lr.persistedIndex
 	}
 	// Write until the leader's log no longer holds what the laggard needs.
 	want := map[string]string{}
@@ -117,8 +128,8 @@ func TestLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if info.FirstIndex <= before.AppliedIndex+1 {
-			return fmt.Errorf("leader's first index %d, laggard applied %d", info.FirstIndex, before.AppliedIndex)
+		if last := lastIndex(); info.FirstIndex <= last+1+maxInflightMsgs {
+			return fmt.Errorf("leader's first index %d, laggard's log ends at %d", info.FirstIndex, last)
 		}
 		return nil
 	})
@@ -134,10 +145,14 @@ func TestLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
 		}
 		return nil
 	})
-	info, _ := lag.currentStore().Range(1)
-	if info.FirstIndex <= before.AppliedIndex+1 {
-		t.Fatalf("laggard's log starts at %d: it replayed entries instead of taking a snapshot", info.FirstIndex)
-	}
+	// The counter moves once the snapshot's sender is answered, just
+	// after the data is in.
+	await.Until(t, 10*time.Second, "the laggard took a snapshot", func() error {
+		if got := testutil.ToFloat64(lag.currentStore().metrics.snapshotsRecv.WithLabelValues("ok")); got < 1 {
+			return fmt.Errorf("the laggard received %v snapshots", got)
+		}
+		return nil
+	})
 	for k, v := range want {
 		resp, err := lag.get(1, Eventual, k)
 		if err != nil {

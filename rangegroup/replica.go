@@ -142,7 +142,7 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		MaxSizePerMsg:             1 << 20,
 		MaxCommittedSizePerReady:  64 << 20,
 		MaxUncommittedEntriesSize: 64 << 20,
-		MaxInflightMsgs:           256,
+		MaxInflightMsgs:           maxInflightMsgs,
 		CheckQuorum:               true,
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
@@ -157,6 +157,10 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 	}
 	return r, nil
 }
+
+// maxInflightMsgs bounds the appends a leader has in flight to one
+// follower before it waits for acknowledgements.
+const maxInflightMsgs = 256
 
 // descriptor returns the replica's range descriptor, nil if uninitialized.
 // Callers hold r.mu.
