@@ -328,17 +328,7 @@ func (r *replica) applyUnfreeze(u *rgpb.Unfreeze, state *storagepb.AppliedState)
 // older, so that d is the range they were merged into.
 func (s *Store) subsumedBy(rangeID uint64, d *storagepb.RangeDescriptor) (subsumed []*replica, blocked bool) {
 	outer := arcOf(d)
-	for _, r := range s.replicaList() {
-		if r.rangeID == rangeID {
-			continue
-		}
-		r.mu.Lock()
-		od := r.descriptorLocked()
-		dead := r.destroyed
-		r.mu.Unlock()
-		if od == nil || dead || !outer.Overlaps(arcOf(od)) {
-			continue
-		}
+	for r, od := range s.liveOverlapping(rangeID, outer) {
 		if od.Generation >= d.Generation || !arcWithin(arcOf(od), outer) {
 			return nil, true
 		}

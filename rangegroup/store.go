@@ -178,6 +178,13 @@ func (s *Store) stageDestroy(b *storage.Batch, rangeID uint64, d *storagepb.Rang
 // overlapsLive reports whether an initialized replica other than rangeID
 // serves any position of a.
 func (s *Store) overlapsLive(rangeID uint64, a kv.Arc) bool {
+	return len(s.liveOverlapping(rangeID, a)) > 0
+}
+
+// liveOverlapping lists the initialized, live replicas other than rangeID
+// that serve a position of a, with their descriptors.
+func (s *Store) liveOverlapping(rangeID uint64, a kv.Arc) map[*replica]*storagepb.RangeDescriptor {
+	out := make(map[*replica]*storagepb.RangeDescriptor)
 	for _, r := range s.replicaList() {
 		if r.rangeID == rangeID {
 			continue
@@ -187,10 +194,10 @@ func (s *Store) overlapsLive(rangeID uint64, a kv.Arc) bool {
 		dead := r.destroyed
 		r.mu.Unlock()
 		if d != nil && !dead && a.Overlaps(arcOf(d)) {
-			return true
+			out[r] = d
 		}
 	}
-	return false
+	return out
 }
 
 // Close stops the workers and the ticker; replicas stay on disk. Waiting

@@ -53,18 +53,28 @@ func (r *Router) attemptContext(ctx context.Context, o *op) (context.Context, co
 	return context.WithTimeout(ctx, d)
 }
 
-// forward sends o to another node's Forward service.
-func (r *Router) forward(ctx context.Context, t target, gen uint64, o *op) (*reply, error) {
-	addr, ok := r.cfg.Resolve(t.node)
+// dial returns a ready connection to node; its errors are sendErrors of
+// a request that was not sent.
+func (r *Router) dial(ctx context.Context, node string) (*grpc.ClientConn, error) {
+	addr, ok := r.cfg.Resolve(node)
 	if !ok {
-		return nil, &sendError{node: t.node, err: errors.New("no known address")}
+		return nil, &sendError{node: node, err: errors.New("no known address")}
 	}
 	cc, err := r.cfg.Pool.Conn(addr)
 	if err != nil {
-		return nil, &sendError{node: t.node, err: err}
+		return nil, &sendError{node: node, err: err}
 	}
 	if err := awaitReady(ctx, cc); err != nil {
-		return nil, &sendError{node: t.node, err: err}
+		return nil, &sendError{node: node, err: err}
+	}
+	return cc, nil
+}
+
+// forward sends o to another node's Forward service.
+func (r *Router) forward(ctx context.Context, t target, gen uint64, o *op) (*reply, error) {
+	cc, err := r.dial(ctx, t.node)
+	if err != nil {
+		return nil, err
 	}
 	req, err := encodeOp(t.rangeID, gen, o)
 	if err != nil {

@@ -196,16 +196,9 @@ type remoteStream struct {
 func (s *remoteStream) startedAt() uint64 { return s.start }
 
 func (r *Router) watchRemote(ctx context.Context, t target, pos uint64, spec WatchSpec) (watchStream, error) {
-	addr, ok := r.cfg.Resolve(t.node)
-	if !ok {
-		return nil, &sendError{node: t.node, err: errors.New("no known address")}
-	}
-	cc, err := r.cfg.Pool.Conn(addr)
+	cc, err := r.dial(ctx, t.node)
 	if err != nil {
-		return nil, &sendError{node: t.node, err: err}
-	}
-	if err := awaitReady(ctx, cc); err != nil {
-		return nil, &sendError{node: t.node, err: err}
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := routerpb.NewForwardClient(cc).Watch(ctx, &routerpb.WatchRequest{
