@@ -263,3 +263,28 @@ func TestMergeCompletesOnANodeThatCrashedAfterTheFreeze(t *testing.T) {
 		})
 	}
 }
+
+func TestArcWithin(t *testing.T) {
+	t.Parallel()
+	arc := func(s, e uint64) kv.Arc { return kv.Arc{Start: s, End: e} }
+	for _, c := range []struct {
+		inner, outer kv.Arc
+		want         bool
+	}{
+		{arc(200, 300), arc(100, 300), true},
+		{arc(100, 200), arc(100, 300), true},
+		{arc(100, 300), arc(100, 300), true},
+		{arc(50, 300), arc(100, 300), false},
+		{arc(200, 400), arc(100, 300), false},
+		{arc(300, 100), arc(100, 300), false},          // the other side of the circle
+		{arc(10, 20), arc(math.MaxUint64-5, 50), true}, // outer wraps through zero
+		{arc(math.MaxUint64-1, 5), arc(math.MaxUint64-5, 50), true},
+		{arc(5, 5), arc(100, 300), false}, // a whole circle is within none but a whole circle
+		{arc(5, 5), arc(7, 7), true},
+		{arc(1, 2), arc(7, 7), true},
+	} {
+		if got := arcWithin(c.inner, c.outer); got != c.want {
+			t.Errorf("arcWithin(%v, %v) = %v, want %v", c.inner, c.outer, got, c.want)
+		}
+	}
+}
