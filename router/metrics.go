@@ -1,12 +1,18 @@
 package router
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics are the router's Prometheus instruments. They exist (and count)
 // whether or not they are registered anywhere.
 type metrics struct {
-	// requests counts calls of the public API by operation and outcome.
+	// requests counts calls of the public API by operation and outcome;
+	// latency times them.
 	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 	// retries counts attempts after the first, by what prompted them.
 	retries *prometheus.CounterVec
 	// forwards counts attempts by where they went: this node's Store or
@@ -56,9 +62,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		forwards: vec("forwards_total", "Attempts served by this node's own Store (local) or sent to another node (remote).", "target"),
 		cache:    vec("cache_lookups_total", "Descriptor cache lookups, by result (hit, miss).", "result"),
 		served:   vec("served_total", "Requests served by this node's Store for any router, by kind (write, leader, strong, eventual).", "kind"),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
+			Help:    "Time to route and serve a request, retries included, by operation and outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"op", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.retries, m.forwards, m.cache, m.served)
+		reg.MustRegister(m.requests, m.latency, m.retries, m.forwards, m.cache, m.served)
 	}
 	return m
+}
+
+// observe counts one request of op that started at start and ended with
+// outcome.
+func (m *metrics) observe(op, outcome string, start time.Time) {
+	m.requests.WithLabelValues(op, outcome).Inc()
+	m.latency.WithLabelValues(op, outcome).Observe(time.Since(start).Seconds())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -71,7 +72,8 @@ func (r *Router) Descriptors() []*storagepb.RangeDescriptor {
 // means it was not.
 func (r *Router) Write(ctx context.Context, req *kvpb.Request) (resp *kvpb.Response, err error) {
 	name := writeName(req)
-	defer func() { r.metrics.requests.WithLabelValues(name, outcomeOf(err, resp != nil)).Inc() }()
+	start := time.Now()
+	defer func() { r.metrics.observe(name, outcomeOf(err, resp != nil), start) }()
 	if err := r.cfg.Limits.Validate(req); err != nil {
 		return nil, fmt.Errorf("router: %s: %w", name, err)
 	}
@@ -102,7 +104,8 @@ func (r *Router) Read(ctx context.Context, level rangegroup.Consistency, req *kv
 	if sc, ok := req.GetOp().(*kvpb.ReadRequest_Scan); ok {
 		return r.Scan(ctx, level, sc.Scan)
 	}
-	defer func() { r.metrics.requests.WithLabelValues(name, outcomeOf(err, false)).Inc() }()
+	start := time.Now()
+	defer func() { r.metrics.observe(name, outcomeOf(err, false), start) }()
 	if err := r.checkRead(level, req); err != nil {
 		return nil, fmt.Errorf("router: %s: %w", name, err)
 	}

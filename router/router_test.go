@@ -11,6 +11,8 @@ import (
 	"github.com/concord-kv/concord/rangegroup"
 	"github.com/concord-kv/concord/rangegroup/kv"
 	"github.com/concord-kv/concord/rangegroup/kv/kvpb"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // TestAnyNodeServesAnyKey writes and reads keys of every range through
@@ -70,6 +72,13 @@ func TestAnyNodeServesAnyKey(t *testing.T) {
 	}
 	if got := count(t, n4.router.metrics.requests, "put", outcomeOK); got != 3 {
 		t.Errorf("n4 counted %v successful puts, want 3", got)
+	}
+	var h dto.Metric
+	if err := n4.router.metrics.latency.WithLabelValues("put", outcomeOK).(prometheus.Histogram).Write(&h); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.GetHistogram().GetSampleCount(); got != 3 || h.GetHistogram().GetSampleSum() <= 0 {
+		t.Errorf("n4 timed %d successful puts (%v s in all), want 3", got, h.GetHistogram().GetSampleSum())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,7 +20,8 @@ import (
 // so a scan is not a snapshot of the whole store: ranges are read one
 // after another.
 func (r *Router) Scan(ctx context.Context, level rangegroup.Consistency, req *kvpb.ScanRequest) (resp *kvpb.ReadResponse, err error) {
-	defer func() { r.metrics.requests.WithLabelValues("scan", outcomeOf(err, false)).Inc() }()
+	start := time.Now()
+	defer func() { r.metrics.observe("scan", outcomeOf(err, false), start) }()
 	if err := r.checkRead(level, &kvpb.ReadRequest{Op: &kvpb.ReadRequest_Scan{Scan: req}}); err != nil {
 		return nil, fmt.Errorf("router: scan: %w", err)
 	}

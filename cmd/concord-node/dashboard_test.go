@@ -1,8 +1,9 @@
-package concord
+package main
 
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -11,20 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/concord-kv/concord"
+	"github.com/concord-kv/concord/api/httpapi"
 	"github.com/concord-kv/concord/internal/await"
-	"github.com/concord-kv/concord/transport"
 )
-
-// dashboardAllowlist are the series the dashboard queries that a node does
-// not register itself: the HTTP API's, registered by api/httpapi.
-var dashboardAllowlist = []string{
-	"concord_http_requests_total",
-	"concord_http_request_duration_seconds_bucket",
-}
 
 // recorder is a Registerer that remembers the name and label names of
 // every metric described to it, so that a metric counts as registered
@@ -110,13 +105,15 @@ var (
 	seriesRE = regexp.MustCompile(`\b((?:concord|go|process)_[a-zA-Z0-9_]+)(\{[^}]*\})?`)
 	// matcherRE finds the label names of a selector's matchers.
 	matcherRE = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
+	// byRE finds the label lists of aggregations' by clauses.
+	byRE = regexp.MustCompile(`\bby\s*\(([^)]*)\)`)
 )
 
 // dashboardQueries returns every PromQL expression of the dashboard: the
 // panels' targets (in rows too) and the template variables' queries.
 func dashboardQueries(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile("docs/grafana-dashboard.json")
+	data, err := os.ReadFile("../../docs/grafana-dashboard.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +172,9 @@ func dashboardQueries(t *testing.T) []string {
 }
 
 // TestDashboardQueriesRegisteredMetrics checks that every metric the
-// Grafana dashboard queries, with every label it filters on, is registered
-// by a running node, so that a renamed metric cannot leave a panel empty.
+// Grafana dashboard queries, with every label it filters or groups on, is
+// registered by a node as concord-node runs it (with its HTTP API), so
+// that a renamed metric or label cannot leave a panel empty.
 func TestDashboardQueriesRegisteredMetrics(t *testing.T) {
 	t.Parallel()
 	exprs := dashboardQueries(t)
@@ -185,16 +183,13 @@ func TestDashboardQueriesRegisteredMetrics(t *testing.T) {
 	}
 
 	reg := &recorder{Registry: prometheus.NewRegistry(), labels: map[string][]string{}}
-	registerRuntimeCollectors(reg)
-	net := transport.NewMemNetwork(1)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	node, err := Open(ctx, Config{
+	node, err := concord.Open(ctx, concord.Config{
 		Name:              "n1",
-		BindAddr:          "127.0.4.1:7946",
-		DataDir:           "/data",
-		FS:                vfs.NewMem(),
-		Network:           net.Host("127.0.4.1"),
+		BindAddr:          "127.0.0.1:0",
+		DataDir:           t.TempDir(),
 		Replicas:          1,
 		TickInterval:      40 * time.Millisecond,
 		StabilizeInterval: 100 * time.Millisecond,
@@ -208,7 +203,9 @@ func TestDashboardQueriesRegisteredMetrics(t *testing.T) {
 			t.Errorf("close: %v", err)
 		}
 	}()
-	await.Until(t, 20*time.Second, "node ready", func() error { return ready(node) })
+	// One request, so that the HTTP histogram has series to gather.
+	httpapi.New(node, httpapi.Options{Registerer: reg}).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/health", nil))
+	await.Until(t, 20*time.Second, "node ready", func() error { return node.Ready(ctx) })
 	if _, err := node.Put(ctx, []byte("k"), []byte("v")); err != nil {
 		t.Fatal(err)
 	}
@@ -226,9 +223,6 @@ func TestDashboardQueriesRegisteredMetrics(t *testing.T) {
 	for _, expr := range exprs {
 		for _, m := range seriesRE.FindAllStringSubmatch(expr, -1) {
 			name, selector := m[1], m[2]
-			if slices.Contains(dashboardAllowlist, name) {
-				continue
-			}
 			labels, ok := series[name]
 			if !ok {
 				t.Errorf("the dashboard queries %s, which a node does not register (in %q)", name, expr)
@@ -243,33 +237,21 @@ func TestDashboardQueriesRegisteredMetrics(t *testing.T) {
 			}
 		}
 	}
+	// Labels an expression groups by must belong to its series.
+	for _, expr := range exprs {
+		var labels []string
+		for _, m := range seriesRE.FindAllStringSubmatch(expr, -1) {
+			labels = append(labels, series[m[1]]...)
+		}
+		for _, by := range byRE.FindAllStringSubmatch(expr, -1) {
+			for _, l := range strings.Split(by[1], ",") {
+				if l = strings.TrimSpace(l); l != "" && l != "instance" && !slices.Contains(labels, l) {
+					t.Errorf("the dashboard groups by label %q, which the series of %q do not have", l, expr)
+				}
+			}
+		}
+	}
 	if checked < 20 {
 		t.Errorf("checked %d metric references, want the dashboard's (20+)", checked)
-	}
-}
-
-// TestDefaultRegistryHasRuntimeMetrics checks that a node given no
-// Registerer still exposes its own and the Go runtime's metrics.
-func TestDefaultRegistryHasRuntimeMetrics(t *testing.T) {
-	t.Parallel()
-	c := newKVCluster(t)
-	c.replicas = 1
-	n := c.add()
-	g := n.node.Gatherer()
-	if g == nil {
-		t.Fatal("a node with no Registerer has no Gatherer")
-	}
-	families, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, f := range families {
-		have[f.GetName()] = true
-	}
-	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "concord_ring_member", "concord_rangegroup_replicas"} {
-		if !have[name] {
-			t.Errorf("default registry lacks %s", name)
-		}
 	}
 }
