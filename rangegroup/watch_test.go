@@ -173,3 +173,42 @@ func TestWatchResumesAcrossSplit(t *testing.T) {
 		t.Fatalf("event after resuming = %+v", got)
 	}
 }
+
+// A merge interrupts the absorbed range's subscriptions; resumed on the
+// merged range from their resume revision, they see the key's later
+// changes, whose revisions keep growing.
+func TestWatchResumesAcrossMerge(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 3, nil)
+	_, rhsID, right := splitForMerge(t, c)
+	key := keyIn(right, "watched", 0)
+	before := c.put(rhsID, key, "before").GetRevision()
+	st := c.leader(1).currentStore()
+	sub, err := st.Watch(WatchSpec{RangeID: rhsID, Key: []byte(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Merge(t.Context(), 1, rhsID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, ok := <-sub.C:
+		if ok {
+			t.Fatal("an event on the absorbed range")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the merge did not interrupt the subscription")
+	}
+	if !errors.Is(sub.Err(), ErrWatchInterrupted) || sub.ResumeFrom() <= before {
+		t.Fatalf("ended with %v, resume from %d (the last write was %d)", sub.Err(), sub.ResumeFrom(), before)
+	}
+	resumed, err := st.Watch(WatchSpec{RangeID: 1, Key: []byte(key), From: sub.ResumeFrom()})
+	if err != nil {
+		t.Fatalf("resume on the merged range from %d: %v", sub.ResumeFrom(), err)
+	}
+	defer resumed.Close()
+	after := c.put(1, key, "after").GetRevision()
+	if got := nextBatch(t, resumed); string(got[0].Record.Value) != "after" || got[0].Revision != after || after <= before {
+		t.Fatalf("event after resuming = %+v (revisions %d then %d)", got, before, after)
+	}
+}
