@@ -30,15 +30,15 @@ type ack struct {
 	result proposalResult
 }
 
-// apply applies the committed entries of every Ready in one unsynced batch:
-// the entries are durable in the Raft log, so a crash that loses the batch
-// re-applies them on restart.
-func (s *Store) apply(work []*readyWork, pick func(*readyWork) []*raftpb.Entry) error {
+// apply applies the committed entries of every Ready in one unsynced batch
+// and then steps the apply responses into Raft: the entries are durable in
+// the Raft log, so a crash that loses the batch re-applies them on restart.
+func (s *Store) apply(work []*readyWork) error {
 	b := s.cfg.Engine.NewBatch()
 	defer b.Close()
 	for _, w := range work {
 		w.applied = nil
-		ents := pick(w)
+		ents := w.rd.CommittedEntries
 		if len(ents) == 0 || w.r.isDestroyed() {
 			continue
 		}
@@ -48,19 +48,36 @@ func (s *Store) apply(work []*readyWork, pick func(*readyWork) []*raftpb.Entry) 
 		}
 		w.applied = res
 	}
-	if b.Empty() {
-		return nil
-	}
-	if err := b.Commit(false); err != nil {
-		return fmt.Errorf("commit apply batch: %w", err)
+	if !b.Empty() {
+		if err := b.Commit(false); err != nil {
+			return fmt.Errorf("commit apply batch: %w", err)
+		}
 	}
 	for _, w := range work {
 		if w.applied != nil {
 			s.publish(w.r, w.applied)
 			w.applied = nil
 		}
+		if w.applyMsg != nil {
+			w.r.stepLocal(w.applyMsg.GetResponses())
+		}
 	}
 	return nil
+}
+
+// stepLocal steps responses of local storage work into a live replica's
+// Raft.
+func (r *replica) stepLocal(msgs []*raftpb.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return
+	}
+	for _, m := range msgs {
+		if err := r.rn.Step(m); err != nil {
+			r.store.cfg.Logger.Debug("raft step local response", "range", r.rangeID, "type", m.GetType(), "err", err)
+		}
+	}
 }
 
 // applyEntries stages the effects of ents in b and returns them.

@@ -11,23 +11,30 @@ import (
 	"github.com/concord-kv/concord/transport/raftwire"
 )
 
-// readyWork is one range's Ready being handled by a worker.
+// readyWork is one range's Ready being handled by a worker. Raft runs
+// with asynchronous storage writes: the Ready's local storage work comes as
+// messages, split out of rd.Messages by prepare.
 type readyWork struct {
 	r  *replica
 	rd raft.Ready
-	// early are the committed entries already durable in this replica's
-	// log before this pass: they are applied before the pass's sync, so a
-	// write is acknowledged one fsync sooner. late are the rest, applied
-	// after it.
-	early, late []*raftpb.Entry
+	// msgs go to peers at once; Raft holds back what must wait for the
+	// local append (it rides in appendMsg's responses).
+	msgs []*raftpb.Message
+	// appendMsg (MsgStorageAppend) carries rd's entries, hard state and
+	// snapshot, and the responses to deliver once they are durable.
+	appendMsg *raftpb.Message
+	// applyMsg (MsgStorageApply) carries rd.CommittedEntries, all durable
+	// here, and the response to step once they are applied.
+	applyMsg *raftpb.Message
 	// applied is the outcome of applying rd.CommittedEntries, published
 	// once the apply batch is committed.
 	applied *applyResult
 }
 
 // process is a scheduler worker's pass over a batch of ranges: step their
-// inboxes and ticks, collect their Readys, persist all of them in one
-// synced batch, send, apply in one unsynced batch, advance.
+// inboxes and ticks, collect their Readys, write all their appends in one
+// batch without waiting for its sync (the syncer does, and then delivers
+// the appends' responses), send, apply in one unsynced batch.
 func (s *Store) process(ids []uint64) {
 	work := make([]*readyWork, 0, len(ids))
 	for _, id := range ids {
@@ -46,59 +53,23 @@ func (s *Store) process(ids []uint64) {
 	if len(work) == 0 {
 		return
 	}
-	// Entries already durable are applied while this pass's new entries
-	// are being synced: the apply's CPU work overlaps the fsync. A
-	// configuration change among them may remove the replica, whose log
-	// the persist is writing, so then the apply goes first, alone.
-	early := func(w *readyWork) []*raftpb.Entry { return w.early }
-	earlyDone := make(chan error, 1)
-	if overlapSafe(work) {
-		go func() { earlyDone <- s.apply(work, early) }()
-	} else {
-		earlyDone <- s.apply(work, early)
-	}
-	start := time.Now()
 	if err := s.persist(work); err != nil {
 		s.fatal(err)
 	}
-	if err := <-earlyDone; err != nil {
-		s.fatal(err)
-	}
-	s.metrics.readyBatches.Inc()
-	s.metrics.batchRanges.Observe(float64(len(work)))
-	s.metrics.syncDuration.Observe(time.Since(start).Seconds())
 	for _, w := range work {
-		s.send(w.r, w.rd.Messages)
+		s.send(w.r, w.msgs)
 	}
-	if err := s.apply(work, func(w *readyWork) []*raftpb.Entry { return w.late }); err != nil {
+	if err := s.apply(work); err != nil {
 		s.fatal(err)
 	}
 	var again []uint64
 	for _, w := range work {
-		// Truncation writes the log too, so it waits until this pass's
-		// persist is done.
 		w.r.maybeTruncate()
-		if w.r.advance(w) {
+		if w.r.hasReady() {
 			again = append(again, w.r.rangeID)
 		}
 	}
 	s.sched.enqueueAll(again)
-}
-
-// overlapSafe reports whether the early entries of a pass can be applied
-// concurrently with persisting it: none of them is a configuration change
-// (which may destroy a replica being persisted) and there is some to apply.
-func overlapSafe(work []*readyWork) bool {
-	some := false
-	for _, w := range work {
-		for _, e := range w.early {
-			if e.GetType() != raftpb.EntryType_EntryNormal {
-				return false
-			}
-			some = true
-		}
-	}
-	return some
 }
 
 // fatal stops the process on a storage failure: after a failed sync or
@@ -159,6 +130,7 @@ func (r *replica) prepare() *readyWork {
 	if ticks > 0 {
 		r.rn.Tick()
 	}
+	r.flushProposalsLocked()
 	r.issueReadIndexLocked()
 	if !r.rn.HasReady() {
 		r.rejectUnsteppedSnapshotLocked()
@@ -183,35 +155,38 @@ func (r *replica) prepare() *readyWork {
 	}
 	r.handleReadStatesLocked(rd.ReadStates)
 	w := &readyWork{r: r, rd: rd}
-	// Only entries persisted by earlier passes, and below anything this
-	// Ready rewrites, may be applied before this pass's sync; after a
-	// snapshot nothing may (the entries apply on top of it).
-	limit := r.persistedIndex
-	if len(rd.Entries) > 0 {
-		limit = min(limit, rd.Entries[0].GetIndex()-1)
+	for _, m := range rd.Messages {
+		switch m.GetTo() {
+		case raft.LocalAppendThread:
+			w.appendMsg = m
+		case raft.LocalApplyThread:
+			w.applyMsg = m
+		default:
+			w.msgs = append(w.msgs, m)
+		}
 	}
-	if !raft.IsEmptySnap(rd.Snapshot) {
-		limit = 0
-	}
-	i := 0
-	for i < len(rd.CommittedEntries) && rd.CommittedEntries[i].GetIndex() <= limit {
-		i++
-	}
-	w.early, w.late = rd.CommittedEntries[:i], rd.CommittedEntries[i:]
 	return w
 }
 
 // persist writes every Ready's snapshot, entries and hard state: snapshots
-// by ingestion, the rest in one batch synced if any Ready must sync.
+// by ingestion, the rest in one batch. The batch is handed to the syncer
+// without waiting for its sync, together with the appends' responses.
 func (s *Store) persist(work []*readyWork) error {
+	p := &pendingAppend{start: time.Now()}
 	b := s.cfg.Engine.NewBatch()
 	defer b.Close()
-	sync := false
 	for _, w := range work {
-		if w.r.isDestroyed() {
-			continue // removed by an early apply
+		if w.appendMsg == nil {
+			continue
 		}
+		if w.r.isDestroyed() {
+			continue // removed by an earlier pass's apply
+		}
+		p.appends = append(p.appends, appendDone{r: w.r, msg: w.appendMsg})
 		if !raft.IsEmptySnap(w.rd.Snapshot) {
+			// An ingested snapshot is durable at once: earlier batches
+			// still waiting for their sync must not end up behind it.
+			s.syncs.drain()
 			if err := w.r.ingestSnapshot(w.rd.Snapshot); err != nil {
 				return err
 			}
@@ -226,21 +201,26 @@ func (s *Store) persist(work []*readyWork) error {
 				return fmt.Errorf("range %d: hard state: %w", w.r.rangeID, err)
 			}
 		}
-		sync = sync || w.rd.MustSync
+		p.sync = p.sync || w.rd.MustSync
 	}
-	if b.Empty() {
+	if len(p.appends) == 0 {
 		return nil
 	}
-	if err := b.Commit(sync); err != nil {
-		return fmt.Errorf("commit raft batch: %w", err)
-	}
-	for _, w := range work {
-		if n := len(w.rd.Entries); n > 0 {
-			w.r.mu.Lock()
-			w.r.persistedIndex = w.rd.Entries[n-1].GetIndex()
-			w.r.mu.Unlock()
+	if b.Empty() {
+		p.sync = false
+	} else {
+		s.metrics.readyBatches.Inc()
+		s.metrics.batchRanges.Observe(float64(len(p.appends)))
+		if p.sync {
+			if err := b.CommitNoSyncWait(); err != nil {
+				return fmt.Errorf("commit raft batch: %w", err)
+			}
+			p.b = b
+		} else if err := b.Commit(false); err != nil {
+			return fmt.Errorf("commit raft batch: %w", err)
 		}
 	}
+	s.syncs.add(p)
 	return nil
 }
 
@@ -276,14 +256,9 @@ func (s *Store) send(r *replica, msgs []*raftpb.Message) {
 	}
 }
 
-// advance tells raft the Ready is handled and reports whether the range
-// has more to do at once.
-func (r *replica) advance(w *readyWork) bool {
+// hasReady reports whether the range has more to do at once.
+func (r *replica) hasReady() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.destroyed {
-		return false
-	}
-	r.rn.Advance(w.rd)
-	return r.rn.HasReady()
+	return !r.destroyed && r.rn.HasReady()
 }

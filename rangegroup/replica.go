@@ -15,9 +15,11 @@ import (
 
 // replica is one node's member of one range's Raft group.
 //
-// Locking: inboxMu guards the inbox, which any goroutine may append to
-// without waiting for a worker; mu guards everything else. Only the worker
-// that the scheduler gave the range to calls Ready and Advance.
+// Locking: inboxMu guards the inbox and propMu the proposal buffer, which
+// any goroutine may append to without waiting for a worker; mu guards
+// everything else. propMu is taken after mu, never before. Only the worker
+// that the scheduler gave the range to calls Ready; the Store's syncer
+// steps the responses of durable appends under mu.
 type replica struct {
 	store   *Store
 	rangeID uint64
@@ -25,6 +27,9 @@ type replica struct {
 	inboxMu sync.Mutex
 	inbox   []inboundMessage
 	ticks   int
+
+	propMu sync.Mutex
+	props  proposalBuffer
 
 	mu        sync.Mutex
 	replicaID uint64
@@ -47,8 +52,6 @@ type replica struct {
 	snapshotsOut map[uint64]bool
 	// snapshotIn is a received snapshot waiting for Raft to accept it.
 	snapshotIn *incomingSnapshot
-	// persistedIndex is the last log index known durable here.
-	persistedIndex uint64
 	// truncatedTo is the index the log was last truncated to.
 	truncatedTo uint64
 	// peerNodes names the nodes of replica ids this replica heard from;
@@ -125,9 +128,6 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		return nil, fmt.Errorf("range %d: %w", rangeID, err)
 	}
 	r.truncatedTo = first - 1
-	if r.persistedIndex, err = log.LastIndex(); err != nil {
-		return nil, fmt.Errorf("range %d: %w", rangeID, err)
-	}
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:                        replicaID,
 		ElectionTick:              s.cfg.ElectionTicks,
@@ -141,6 +141,7 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		CheckQuorum:               true,
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
+		AsyncStorageWrites:        true,
 		Logger:                    raftLogger{s.cfg.Logger.With("range", rangeID)},
 	})
 	if err != nil {

@@ -265,7 +265,6 @@ func (r *replica) ingestSnapshot(snap *raftpb.Snapshot) error {
 	r.stampAppliedAt = time.Now()
 	r.confState = cs
 	r.truncatedTo = in.index
-	r.persistedIndex = in.index
 	r.snapshotIn = nil
 	r.releaseReadsLocked()
 	r.mu.Unlock()

@@ -29,6 +29,7 @@ type Store struct {
 
 	metrics *metrics
 	sched   *scheduler
+	syncs   *syncer
 	stopc   chan struct{}
 	wg      sync.WaitGroup
 	nextID  atomic.Uint64
@@ -55,6 +56,7 @@ func NewStore(cfg Config) (*Store, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
+	s.syncs = newSyncer(s)
 	s.sched.start(cfg.Workers, s.process)
 	s.wg.Add(2)
 	go s.tickLoop()
@@ -152,6 +154,7 @@ func (s *Store) Close() error {
 	close(s.stopc)
 	s.wg.Wait()
 	s.sched.stop()
+	s.syncs.stop()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, r := range s.replicas {
