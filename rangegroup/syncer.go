@@ -31,12 +31,13 @@ import (
 type syncer struct {
 	s *Store
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	queue   []*pendingAppend
-	busy    bool // the goroutine is delivering a batch taken from queue
-	stopped bool
-	done    chan struct{}
+	mu    sync.Mutex
+	cond  *sync.Cond
+	queue []*pendingAppend
+	// added and delivered count the appends queued and delivered so far.
+	added, delivered uint64
+	stopped          bool
+	done             chan struct{}
 }
 
 // pendingAppend is one pass's persisted batch and the appends it holds.
@@ -66,6 +67,7 @@ func newSyncer(s *Store) *syncer {
 func (y *syncer) add(p *pendingAppend) {
 	y.mu.Lock()
 	y.queue = append(y.queue, p)
+	y.added++
 	y.cond.Broadcast()
 	y.mu.Unlock()
 }
@@ -73,7 +75,7 @@ func (y *syncer) add(p *pendingAppend) {
 // drain waits until every append queued so far is durable and delivered.
 func (y *syncer) drain() {
 	y.mu.Lock()
-	for len(y.queue) > 0 || y.busy {
+	for target := y.added; y.delivered < target; {
 		y.cond.Wait()
 	}
 	y.mu.Unlock()
@@ -102,7 +104,6 @@ func (y *syncer) run() {
 		}
 		batch := y.queue
 		y.queue = nil
-		y.busy = true
 		y.mu.Unlock()
 
 		var ids []uint64
@@ -122,7 +123,7 @@ func (y *syncer) run() {
 		y.s.sched.enqueueAll(ids)
 
 		y.mu.Lock()
-		y.busy = false
+		y.delivered += uint64(len(batch))
 		y.cond.Broadcast()
 		y.mu.Unlock()
 	}
