@@ -34,6 +34,13 @@ type ack struct {
 // and then steps the apply responses into Raft: the entries are durable in
 // the Raft log, so a crash that loses the batch re-applies them on restart.
 func (s *Store) apply(work []*readyWork) error {
+	some := false
+	for _, w := range work {
+		some = some || len(w.rd.CommittedEntries) > 0
+	}
+	if !some {
+		return nil
+	}
 	b := s.cfg.Engine.NewBatch()
 	defer b.Close()
 	for _, w := range work {

@@ -173,7 +173,7 @@ func (r *replica) prepare() *readyWork {
 // without waiting for its sync, together with the appends' responses.
 func (s *Store) persist(work []*readyWork) error {
 	p := &pendingAppend{start: time.Now()}
-	b := s.cfg.Engine.NewBatch()
+	b := s.cfg.Engine.NewWriteBatch()
 	defer b.Close()
 	for _, w := range work {
 		if w.appendMsg == nil {

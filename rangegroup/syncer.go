@@ -106,6 +106,9 @@ func (y *syncer) run() {
 		y.queue = nil
 		y.mu.Unlock()
 
+		// Each pass's appends are delivered as soon as its batch is
+		// durable: a later batch taken in the same turn may need a later
+		// fsync.
 		var ids []uint64
 		for _, p := range batch {
 			if p.sync {
@@ -114,13 +117,14 @@ func (y *syncer) run() {
 				}
 				y.s.metrics.syncDuration.Observe(time.Since(p.start).Seconds())
 			}
+			ids = ids[:0]
 			for _, a := range p.appends {
 				if y.s.deliverAppend(a) {
 					ids = append(ids, a.r.rangeID)
 				}
 			}
+			y.s.sched.enqueueAll(ids)
 		}
-		y.s.sched.enqueueAll(ids)
 
 		y.mu.Lock()
 		y.delivered += uint64(len(batch))

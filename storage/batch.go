@@ -41,6 +41,13 @@ func (e *Engine) NewBatch() *Batch {
 	return &Batch{e: e, pb: e.db.NewIndexedBatch()}
 }
 
+// NewWriteBatch returns an empty batch that only writes: Get and Iterate
+// fail on it, and what it stages is cheaper than in an indexed batch,
+// which keeps an index of its keys for reads. Raft appends need no reads.
+func (e *Engine) NewWriteBatch() *Batch {
+	return &Batch{e: e, pb: e.db.NewBatch()}
+}
+
 // Get returns a copy of the value of k as the batch would leave it.
 func (b *Batch) Get(k []byte) ([]byte, bool, error) {
 	if b.done {
