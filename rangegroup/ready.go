@@ -130,7 +130,9 @@ func (r *replica) prepare() *readyWork {
 	if ticks > 0 {
 		r.rn.Tick()
 	}
-	r.flushProposalsLocked()
+	if r.appendsInFlight < maxAppendsInFlight {
+		r.flushProposalsLocked()
+	}
 	r.issueReadIndexLocked()
 	if !r.rn.HasReady() {
 		r.rejectUnsteppedSnapshotLocked()
@@ -168,6 +170,26 @@ func (r *replica) prepare() *readyWork {
 	return w
 }
 
+// maxAppendsInFlight bounds a replica's appends waiting for their sync.
+// Proposals that arrive meanwhile stay buffered and go to Raft together
+// once an append is delivered: Pebble's log syncs one batch of writes at a
+// time, so one append being synced and one waiting for the next sync keep
+// the disk busy, and more would only split the same fsync's writes into
+// more, costlier passes.
+const maxAppendsInFlight = 2
+
+// startAppend counts an append of a live replica as in flight; it reports
+// false when the replica was removed.
+func (r *replica) startAppend() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return false
+	}
+	r.appendsInFlight++
+	return true
+}
+
 // persist writes every Ready's snapshot, entries and hard state: snapshots
 // by ingestion, the rest in one batch. The batch is handed to the syncer
 // without waiting for its sync, together with the appends' responses.
@@ -179,7 +201,7 @@ func (s *Store) persist(work []*readyWork) error {
 		if w.appendMsg == nil {
 			continue
 		}
-		if w.r.isDestroyed() {
+		if !w.r.startAppend() {
 			continue // removed by an earlier pass's apply
 		}
 		p.appends = append(p.appends, appendDone{r: w.r, msg: w.appendMsg})

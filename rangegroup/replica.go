@@ -52,6 +52,9 @@ type replica struct {
 	snapshotsOut map[uint64]bool
 	// snapshotIn is a received snapshot waiting for Raft to accept it.
 	snapshotIn *incomingSnapshot
+	// appendsInFlight counts this replica's appends committed to the engine
+	// whose responses the syncer has not delivered yet.
+	appendsInFlight int
 	// truncatedTo is the index the log was last truncated to.
 	truncatedTo uint64
 	// peerNodes names the nodes of replica ids this replica heard from;

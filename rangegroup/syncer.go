@@ -140,6 +140,7 @@ func (s *Store) deliverAppend(a appendDone) bool {
 	r := a.r
 	var remote []*raftpb.Message
 	r.mu.Lock()
+	r.appendsInFlight--
 	if r.destroyed {
 		r.mu.Unlock()
 		return false
