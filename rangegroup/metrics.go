@@ -35,7 +35,7 @@ func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
 		readIndex:    counter("read_index_requests_total", "ReadIndex rounds started; concurrent strong reads share one."),
 		readyBatches: counter("ready_batches_total", "Batches of Raft entries and hard states written (one per worker pass that had any)."),
 		batchRanges: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "batch_ranges",
-			Help: "Ranges whose Raft state shared one synced batch (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 8)}),
+			Help: "Ranges whose Raft state shared one batch (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 8)}),
 		syncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "raft_persist_seconds",
 			Help: "Time from the start of the worker pass that wrote a synced batch of Raft entries and hard states until the batch was durable.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
 		appliedEntries: counter("applied_entries_total", "Raft entries applied to the state machine."),
