@@ -38,15 +38,22 @@ type ack struct {
 	result proposalResult
 }
 
-// apply applies the committed entries of every Ready in one unsynced batch:
-// the entries are durable in the Raft log, so a crash that loses the batch
-// re-applies them on restart.
-func (s *Store) apply(work []*readyWork, pick func(*readyWork) []*raftpb.Entry) error {
+// apply applies the committed entries of every Ready in one unsynced batch
+// and then steps the apply responses into Raft: the entries are durable in
+// the Raft log, so a crash that loses the batch re-applies them on restart.
+func (s *Store) apply(work []*readyWork) error {
+	some := false
+	for _, w := range work {
+		some = some || len(w.deferred) > 0 || len(w.rd.CommittedEntries) > 0
+	}
+	if !some {
+		return nil
+	}
 	b := s.cfg.Engine.NewBatch()
 	defer b.Close()
 	for _, w := range work {
 		w.applied = nil
-		ents := pick(w)
+		ents := append(w.deferred, w.rd.CommittedEntries...)
 		if len(ents) == 0 || w.r.isDestroyed() {
 			continue
 		}
@@ -56,19 +63,41 @@ func (s *Store) apply(work []*readyWork, pick func(*readyWork) []*raftpb.Entry) 
 		}
 		w.applied = res
 	}
-	if b.Empty() {
-		return nil
-	}
-	if err := b.Commit(false); err != nil {
-		return fmt.Errorf("commit apply batch: %w", err)
+	if !b.Empty() {
+		if err := b.Commit(false); err != nil {
+			return fmt.Errorf("commit apply batch: %w", err)
+		}
 	}
 	for _, w := range work {
 		if w.applied != nil {
 			s.publish(w.r, w.applied)
 			w.applied = nil
 		}
+		w.r.stepApplied(w.applyMsg.GetResponses())
 	}
 	return nil
+}
+
+// stepApplied tells Raft that the entries of an apply message are
+// applied. While entries are parked behind a Merge (merge.go), Raft is told
+// nothing: the responses wait, and are stepped, in order, once the parked
+// entries are applied.
+func (r *replica) stepApplied(resps []*raftpb.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return
+	}
+	r.parkedResps = append(r.parkedResps, resps...)
+	if len(r.parked) > 0 {
+		return
+	}
+	for _, m := range r.parkedResps {
+		if err := r.rn.Step(m); err != nil {
+			r.store.cfg.Logger.Debug("raft step apply response", "range", r.rangeID, "err", err)
+		}
+	}
+	r.parkedResps = nil
 }
 
 // applyEntries stages the effects of ents in b and returns them.
@@ -77,12 +106,6 @@ func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyRe
 	if r.state == nil {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("range %d: committed entries on an uninitialized replica", r.rangeID)
-	}
-	if len(r.parked) > 0 {
-		// Entries wait behind one parked in this pass.
-		r.parked = append(r.parked, ents...)
-		r.mu.Unlock()
-		return nil, nil
 	}
 	state := proto.Clone(r.state).(*storagepb.AppliedState)
 	r.mu.Unlock()

@@ -224,9 +224,10 @@ func benchPersistStats(st *Store) benchPersisted {
 	return benchPersisted{batches: float64(m.GetHistogram().GetSampleCount()), seconds: m.GetHistogram().GetSampleSum()}
 }
 
-// report adds the batches benchPersisted since before as batches/op (group
-// commit shares one batch among 1/(batches/op) writes) and persist-µs (the
-// mean time to write, and usually sync, one batch).
+// report adds the synced batches benchPersisted since before as
+// batches/op (group commit shares one batch among 1/(batches/op) writes)
+// and persist-µs (the mean time from the start of the pass that wrote a
+// batch until it was durable).
 func (p benchPersisted) report(b *testing.B, before benchPersisted) {
 	n := p.batches - before.batches
 	b.ReportMetric(n/float64(b.N), "batches/op")

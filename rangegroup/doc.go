@@ -5,13 +5,17 @@
 //
 // Invariants the package keeps:
 //   - No goroutine and no ticker per range. One ticker marks ranges for a
-//     tick; a fixed set of workers processes ranges that have work, and a
-//     range is processed by at most one worker at a time.
-//   - A worker persists the Raft log entries and hard states of every range
-//     it processes in one synced Pebble batch (group commit across ranges)
-//     before it sends the messages those Readys produced, then applies the
-//     committed entries in one unsynced batch (the durable log replays them
-//     after a crash), then advances each RawNode.
+//     tick; a fixed set of workers processes ranges that have work, a range
+//     is processed by at most one worker at a time, and one syncer per Store
+//     waits for log syncs.
+//   - Raft runs with asynchronous storage writes. A worker writes the Raft
+//     log entries and hard states of every range it processes in one
+//     Pebble batch (group commit across ranges) without waiting for its
+//     sync; the syncer waits for the batches' syncs in commit order and
+//     only then delivers what Raft said must follow them (acknowledgements,
+//     votes, the local append's completion). Committed entries are applied
+//     in one unsynced batch per pass (the durable log replays them after a
+//     crash), and only once they are durable on this node.
 //   - A write is acknowledged only after its entry is committed and applied.
 //   - The range descriptor in the applied state, not the ring, decides which
 //     keys a replica serves.

@@ -78,11 +78,10 @@ func (r *replica) checkNotFrozen() error {
 }
 
 // propose appends a command to the range's log at the leader and waits for
-// it to be applied.
+// it to be applied. The command is encoded here, outside any replica lock,
+// and buffered; the range's worker proposes it (or fails it when this
+// replica does not lead) in its next pass.
 func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, error) {
-	// Encode outside the lock: many writers propose to one range at once.
-	// The stamp is taken from the clock here and raised to the state
-	// machine's clock under the lock only if the clock is behind it.
 	id := r.store.proposalID()
 	cmd := &rgpb.Command{Id: id, Stamp: r.store.cfg.Now().UnixNano()}
 	fill(cmd)
@@ -90,34 +89,11 @@ func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, e
 	if err != nil {
 		return nil, fmt.Errorf("encode command: %w", err)
 	}
-	r.mu.Lock()
-	if r.destroyed {
-		r.mu.Unlock()
-		return nil, fmt.Errorf("range %d: %w", r.rangeID, ErrRangeNotFound)
-	}
-	if !r.isLeaderLocked() {
-		err := r.notLeaderLocked()
-		r.mu.Unlock()
+	p := &proposal{done: make(chan proposalResult, 1)}
+	proposed := time.Now()
+	if err := r.addProposal(bufferedCommand{ctx: ctx, cmd: cmd, data: data, p: p}); err != nil {
 		return nil, err
 	}
-	if stamp := r.stampLocked(); stamp > cmd.Stamp {
-		cmd.Stamp = stamp
-		if data, err = proto.Marshal(cmd); err != nil {
-			r.mu.Unlock()
-			return nil, fmt.Errorf("encode command: %w", err)
-		}
-	}
-	p := &proposal{done: make(chan proposalResult, 1)}
-	r.proposals[id] = p
-	r.store.metrics.proposals.Inc()
-	proposed := time.Now()
-	if err := r.rn.Propose(data); err != nil {
-		r.store.metrics.proposalsDropped.Inc()
-		delete(r.proposals, id)
-		r.mu.Unlock()
-		return nil, fmt.Errorf("range %d: propose: %w: %w", r.rangeID, ErrUnavailable, err)
-	}
-	r.mu.Unlock()
 	r.store.sched.enqueue(r.rangeID)
 	resp, err := r.wait(ctx, id, p)
 	if err == nil {
@@ -147,8 +123,12 @@ func (r *replica) lostLeadershipLocked() {
 	r.lastHeard = make(map[uint64]time.Time)
 }
 
-// failWaitersLocked answers every waiter with err.
+// failWaitersLocked answers every waiter with err, including commands
+// still buffered, and makes later proposals fail with it.
 func (r *replica) failWaitersLocked(err error) {
+	for _, bc := range r.closeProposals(err) {
+		bc.p.done <- proposalResult{err: err}
+	}
 	for id, p := range r.proposals {
 		delete(r.proposals, id)
 		p.done <- proposalResult{err: err}

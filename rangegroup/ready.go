@@ -12,26 +12,34 @@ import (
 	"github.com/concord-kv/concord/transport/raftwire"
 )
 
-// readyWork is one range's Ready being handled by a worker.
+// readyWork is one range's Ready being handled by a worker. Raft runs
+// with asynchronous storage writes: the Ready's local storage work comes as
+// messages, split out of rd.Messages by prepare.
 type readyWork struct {
 	r  *replica
 	rd raft.Ready
-	// early are the committed entries already durable in this replica's
-	// log before this pass: they are applied before the pass's sync, so a
-	// write is acknowledged one fsync sooner. late are the rest, applied
-	// after it.
-	early, late []*raftpb.Entry
+	// msgs go to peers at once; Raft holds back what must wait for the
+	// local append (it rides in appendMsg's responses).
+	msgs []*raftpb.Message
+	// appendMsg (MsgStorageAppend) carries rd's entries, hard state and
+	// snapshot, and the responses to deliver once they are durable.
+	appendMsg *raftpb.Message
+	// applyMsg (MsgStorageApply) carries rd.CommittedEntries, all durable
+	// here, and the response to step once they are applied.
+	applyMsg *raftpb.Message
+	// deferred are committed entries to apply before rd.CommittedEntries:
+	// those parked behind a Merge, or a merged range's own entries that a
+	// Merge proved committed (see merge.go). rd may be empty.
+	deferred []*raftpb.Entry
 	// applied is the outcome of applying rd.CommittedEntries, published
 	// once the apply batch is committed.
 	applied *applyResult
-	// noReady: rd is empty, Ready was not called; the pass only applies
-	// deferred entries.
-	noReady bool
 }
 
 // process is a scheduler worker's pass over a batch of ranges: step their
-// inboxes and ticks, collect their Readys, persist all of them in one
-// synced batch, send, apply in one unsynced batch, advance.
+// inboxes and ticks, collect their Readys, write all their appends in one
+// batch without waiting for its sync (the syncer does, and then delivers
+// the appends' responses), send, apply in one unsynced batch.
 func (s *Store) process(ids []uint64) {
 	work := make([]*readyWork, 0, len(ids))
 	for _, id := range ids {
@@ -50,59 +58,23 @@ func (s *Store) process(ids []uint64) {
 	if len(work) == 0 {
 		return
 	}
-	// Entries already durable are applied while this pass's new entries
-	// are being synced: the apply's CPU work overlaps the fsync. A
-	// configuration change among them may remove the replica, whose log
-	// the persist is writing, so then the apply goes first, alone.
-	early := func(w *readyWork) []*raftpb.Entry { return w.early }
-	earlyDone := make(chan error, 1)
-	if overlapSafe(work) {
-		go func() { earlyDone <- s.apply(work, early) }()
-	} else {
-		earlyDone <- s.apply(work, early)
-	}
-	start := time.Now()
 	if err := s.persist(work); err != nil {
 		s.fatal(err)
 	}
-	if err := <-earlyDone; err != nil {
-		s.fatal(err)
-	}
-	s.metrics.readyBatches.Inc()
-	s.metrics.batchRanges.Observe(float64(len(work)))
-	s.metrics.syncDuration.Observe(time.Since(start).Seconds())
 	for _, w := range work {
-		s.send(w.r, w.rd.Messages)
+		s.send(w.r, w.msgs)
 	}
-	if err := s.apply(work, func(w *readyWork) []*raftpb.Entry { return w.late }); err != nil {
+	if err := s.apply(work); err != nil {
 		s.fatal(err)
 	}
 	var again []uint64
 	for _, w := range work {
-		// Truncation writes the log too, so it waits until this pass's
-		// persist is done.
 		w.r.maybeTruncate()
-		if w.r.advance(w) {
+		if w.r.hasReady() {
 			again = append(again, w.r.rangeID)
 		}
 	}
 	s.sched.enqueueAll(again)
-}
-
-// overlapSafe reports whether the early entries of a pass can be applied
-// concurrently with persisting it: none of them is a configuration change
-// (which may destroy a replica being persisted) and there is some to apply.
-func overlapSafe(work []*readyWork) bool {
-	some := false
-	for _, w := range work {
-		for _, e := range w.early {
-			if e.GetType() != raftpb.EntryType_EntryNormal {
-				return false
-			}
-			some = true
-		}
-	}
-	return some
 }
 
 // fatal stops the process on a storage failure: after a failed sync or
@@ -163,6 +135,9 @@ func (r *replica) prepare() *readyWork {
 	if ticks > 0 {
 		r.rn.Tick()
 	}
+	if r.appendsInFlight < maxAppendsInFlight {
+		r.flushProposalsLocked()
+	}
 	r.issueReadIndexLocked()
 	deferred := r.takeDeferredLocked()
 	if !r.rn.HasReady() {
@@ -170,9 +145,14 @@ func (r *replica) prepare() *readyWork {
 		if len(deferred) == 0 {
 			return nil
 		}
-		return &readyWork{r: r, early: deferred, noReady: true}
+		return &readyWork{r: r, deferred: deferred}
 	}
 	rd := r.rn.Ready()
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		// The snapshot is newer than anything deferred; Raft restarts its
+		// applied index from it, so held apply responses are void.
+		deferred, r.parkedResps = nil, nil
+	}
 	if raft.IsEmptySnap(rd.Snapshot) {
 		r.rejectUnsteppedSnapshotLocked()
 	}
@@ -190,30 +170,26 @@ func (r *replica) prepare() *readyWork {
 		r.term = rd.HardState.GetTerm()
 	}
 	r.handleReadStatesLocked(rd.ReadStates)
-	w := &readyWork{r: r, rd: rd}
-	// Only entries persisted by earlier passes, and below anything this
-	// Ready rewrites, may be applied before this pass's sync; after a
-	// snapshot nothing may (the entries apply on top of it).
-	limit := r.persistedIndex
-	if len(rd.Entries) > 0 {
-		limit = min(limit, rd.Entries[0].GetIndex()-1)
+	w := &readyWork{r: r, rd: rd, deferred: deferred}
+	for _, m := range rd.Messages {
+		switch m.GetTo() {
+		case raft.LocalAppendThread:
+			w.appendMsg = m
+		case raft.LocalApplyThread:
+			w.applyMsg = m
+		default:
+			w.msgs = append(w.msgs, m)
+		}
 	}
-	if !raft.IsEmptySnap(rd.Snapshot) {
-		// The snapshot is newer than anything deferred.
-		limit, deferred = 0, nil
-	}
-	i := 0
-	for i < len(rd.CommittedEntries) && rd.CommittedEntries[i].GetIndex() <= limit {
-		i++
-	}
-	w.early, w.late = append(deferred, rd.CommittedEntries[:i]...), rd.CommittedEntries[i:]
 	return w
 }
 
 // takeDeferredLocked returns the committed entries to apply before this
 // pass's own: those parked behind a Merge, or else those of this
 // replica's log that a Merge proved committed (through forceApplyTo) but
-// Raft has not yet handed over. Both are durable here.
+// Raft has not handed over. Both are durable here: parked entries came
+// from Raft, and a Merge is proposed only once every voter of the merged
+// range holds its log through forceApplyTo.
 func (r *replica) takeDeferredLocked() []*raftpb.Entry {
 	if len(r.parked) > 0 {
 		p := r.parked
@@ -223,7 +199,11 @@ func (r *replica) takeDeferredLocked() []*raftpb.Entry {
 	if r.state == nil || r.forceApplyTo <= r.state.Index {
 		return nil
 	}
-	hi := min(r.forceApplyTo, r.persistedIndex)
+	last, err := r.log.LastIndex()
+	if err != nil {
+		return nil
+	}
+	hi := min(r.forceApplyTo, last)
 	if hi <= r.state.Index {
 		return nil
 	}
@@ -235,17 +215,45 @@ func (r *replica) takeDeferredLocked() []*raftpb.Entry {
 	return ents
 }
 
+// maxAppendsInFlight bounds a replica's appends waiting for their sync.
+// Proposals that arrive meanwhile stay buffered and go to Raft together
+// once an append is delivered: Pebble's log syncs one batch of writes at a
+// time, so one append being synced and one waiting for the next sync keep
+// the disk busy, and more would only split the same fsync's writes into
+// more, costlier passes.
+const maxAppendsInFlight = 2
+
+// startAppend counts an append of a live replica as in flight; it reports
+// false when the replica was removed.
+func (r *replica) startAppend() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return false
+	}
+	r.appendsInFlight++
+	return true
+}
+
 // persist writes every Ready's snapshot, entries and hard state: snapshots
-// by ingestion, the rest in one batch synced if any Ready must sync.
+// by ingestion, the rest in one batch. The batch is handed to the syncer
+// without waiting for its sync, together with the appends' responses.
 func (s *Store) persist(work []*readyWork) error {
-	b := s.cfg.Engine.NewBatch()
+	p := &pendingAppend{start: time.Now()}
+	b := s.cfg.Engine.NewWriteBatch()
 	defer b.Close()
-	sync := false
 	for _, w := range work {
-		if w.r.isDestroyed() {
-			continue // removed by an early apply
+		if w.appendMsg == nil {
+			continue
 		}
+		if !w.r.startAppend() {
+			continue // removed by an earlier pass's apply
+		}
+		p.appends = append(p.appends, appendDone{r: w.r, msg: w.appendMsg})
 		if !raft.IsEmptySnap(w.rd.Snapshot) {
+			// An ingested snapshot is durable at once: earlier batches
+			// still waiting for their sync must not end up behind it.
+			s.syncs.drain()
 			if err := w.r.ingestSnapshot(w.rd.Snapshot); err != nil {
 				return err
 			}
@@ -260,21 +268,26 @@ func (s *Store) persist(work []*readyWork) error {
 				return fmt.Errorf("range %d: hard state: %w", w.r.rangeID, err)
 			}
 		}
-		sync = sync || w.rd.MustSync
+		p.sync = p.sync || w.rd.MustSync
 	}
-	if b.Empty() {
+	if len(p.appends) == 0 {
 		return nil
 	}
-	if err := b.Commit(sync); err != nil {
-		return fmt.Errorf("commit raft batch: %w", err)
-	}
-	for _, w := range work {
-		if n := len(w.rd.Entries); n > 0 {
-			w.r.mu.Lock()
-			w.r.persistedIndex = w.rd.Entries[n-1].GetIndex()
-			w.r.mu.Unlock()
+	if b.Empty() {
+		p.sync = false
+	} else {
+		s.metrics.readyBatches.Inc()
+		s.metrics.batchRanges.Observe(float64(len(p.appends)))
+		if p.sync {
+			if err := b.CommitNoSyncWait(); err != nil {
+				return fmt.Errorf("commit raft batch: %w", err)
+			}
+			p.b = b
+		} else if err := b.Commit(false); err != nil {
+			return fmt.Errorf("commit raft batch: %w", err)
 		}
 	}
+	s.syncs.add(p)
 	return nil
 }
 
@@ -310,18 +323,9 @@ func (s *Store) send(r *replica, msgs []*raftpb.Message) {
 	}
 }
 
-// advance tells raft the Ready is handled and reports whether the range
-// has more to do at once.
-func (r *replica) advance(w *readyWork) bool {
+// hasReady reports whether the range has more to do at once.
+func (r *replica) hasReady() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.destroyed {
-		return false
-	}
-	if !w.noReady {
-		r.rn.Advance(w.rd)
-	}
-	// Parked entries are retried on the next tick, not at once: the
-	// replica they wait for needs its own pass first.
-	return r.rn.HasReady()
+	return !r.destroyed && r.rn.HasReady()
 }

@@ -15,9 +15,11 @@ import (
 
 // replica is one node's member of one range's Raft group.
 //
-// Locking: inboxMu guards the inbox, which any goroutine may append to
-// without waiting for a worker; mu guards everything else. Only the worker
-// that the scheduler gave the range to calls Ready and Advance.
+// Locking: inboxMu guards the inbox and propMu the proposal buffer, which
+// any goroutine may append to without waiting for a worker; mu guards
+// everything else. propMu is taken after mu, never before. Only the worker
+// that the scheduler gave the range to calls Ready; the Store's syncer
+// steps the responses of durable appends under mu.
 type replica struct {
 	store   *Store
 	rangeID uint64
@@ -25,6 +27,9 @@ type replica struct {
 	inboxMu sync.Mutex
 	inbox   []inboundMessage
 	ticks   int
+
+	propMu sync.Mutex
+	props  proposalBuffer
 
 	mu        sync.Mutex
 	replicaID uint64
@@ -47,8 +52,9 @@ type replica struct {
 	snapshotsOut map[uint64]bool
 	// snapshotIn is a received snapshot waiting for Raft to accept it.
 	snapshotIn *incomingSnapshot
-	// persistedIndex is the last log index known durable here.
-	persistedIndex uint64
+	// appendsInFlight counts this replica's appends committed to the engine
+	// whose responses the syncer has not delivered yet.
+	appendsInFlight int
 	// truncatedTo is the index the log was last truncated to.
 	truncatedTo uint64
 	// peerNodes names the nodes of replica ids this replica heard from;
@@ -71,6 +77,9 @@ type replica struct {
 	// index through which a Merge proved this replica's log committed.
 	parked       []*raftpb.Entry
 	forceApplyTo uint64
+	// parkedResps are Raft's apply responses held while entries are
+	// parked (see stepApplied).
+	parkedResps []*raftpb.Message
 }
 
 type inboundMessage struct {
@@ -130,9 +139,6 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		return nil, fmt.Errorf("range %d: %w", rangeID, err)
 	}
 	r.truncatedTo = first - 1
-	if r.persistedIndex, err = log.LastIndex(); err != nil {
-		return nil, fmt.Errorf("range %d: %w", rangeID, err)
-	}
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:                        replicaID,
 		ElectionTick:              s.cfg.ElectionTicks,
@@ -146,6 +152,7 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		CheckQuorum:               true,
 		PreVote:                   true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
+		AsyncStorageWrites:        true,
 		Logger:                    raftLogger{s.cfg.Logger.With("range", rangeID)},
 	})
 	if err != nil {

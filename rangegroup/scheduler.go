@@ -6,7 +6,7 @@ import "sync"
 // id is queued at most once, and a range being processed is never handed to
 // a second worker: work that arrives meanwhile marks it dirty, and it is
 // queued again when its worker finishes. Workers take several ranges at a
-// time so that their Ready output shares one synced batch.
+// time so that their Ready output shares one batch and one sync.
 type scheduler struct {
 	mu      sync.Mutex
 	cond    *sync.Cond

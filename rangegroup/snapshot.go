@@ -280,7 +280,6 @@ func (r *replica) ingestSnapshot(snap *raftpb.Snapshot) error {
 	r.stampAppliedAt = time.Now()
 	r.confState = cs
 	r.truncatedTo = in.index
-	r.persistedIndex = in.index
 	r.snapshotIn = nil
 	r.releaseReadsLocked()
 	r.store.watch.start(r.rangeID, appliedRevision(in.state))

@@ -151,6 +151,7 @@ func (s *Store) startSplitRange(sp *splitResult) {
 		initialized := old.state != nil
 		if !initialized {
 			old.destroyed = true
+			old.failWaitersLocked(fmt.Errorf("range %d: replica replaced: %w", d.RangeId, ErrRangeNotFound))
 		}
 		old.mu.Unlock()
 		if initialized {

@@ -30,6 +30,7 @@ type Store struct {
 	metrics *metrics
 	sched   *scheduler
 	watch   *watchHub
+	syncs   *syncer
 	stopc   chan struct{}
 	wg      sync.WaitGroup
 	nextID  atomic.Uint64
@@ -57,6 +58,7 @@ func NewStore(cfg Config) (*Store, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
+	s.syncs = newSyncer(s)
 	s.sched.start(cfg.Workers, s.process)
 	s.wg.Add(2)
 	go s.tickLoop()
@@ -213,6 +215,7 @@ func (s *Store) Close() error {
 	close(s.stopc)
 	s.wg.Wait()
 	s.sched.stop()
+	s.syncs.stop()
 	s.watch.stop()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
