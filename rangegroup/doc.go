@@ -18,7 +18,14 @@
 //     crash), and only once they are durable on this node.
 //   - A write is acknowledged only after its entry is committed and applied.
 //   - The range descriptor in the applied state, not the ring, decides which
-//     keys a replica serves.
+//     keys a replica serves; no two live replicas on a node serve one
+//     position.
+//   - A key's revisions only grow: a revision is a command's log index plus
+//     the range's revision offset, which a merge moves past the absorbed
+//     range's revisions (merge.go).
+//   - Every replica reports the changes it applies, in apply order, to the
+//     Store's bounded watch history (watch.go), so that any replica can
+//     serve or resume a watch.
 //
 // The package must never decide where replicas should be (rebalance/ does)
 // or route requests between nodes (router/ does); it executes the moves and
