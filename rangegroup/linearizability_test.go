@@ -36,8 +36,14 @@ func runLinearizability(t *testing.T, seed uint64, duration time.Duration) {
 	c.leader(1)
 	keys := []string{"a", "b", "c"}
 	h := linearize.NewHistory()
+	// Faults run for duration; clients go on (healed) until the history
+	// holds minOps operations, so that a slow machine gets a checkable
+	// history rather than a failure, within a hard bound.
+	const minOps = 20
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
+	hard, cancelHard := context.WithTimeout(context.Background(), duration+60*time.Second)
+	defer cancelHard()
 
 	var wg sync.WaitGroup
 	for client := range 4 {
@@ -45,8 +51,8 @@ func runLinearizability(t *testing.T, seed uint64, duration time.Duration) {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(client)))
-			for n := 0; ctx.Err() == nil; n++ {
-				c.clientOp(ctx, h, client, rng, keys[rng.IntN(len(keys))], fmt.Sprintf("%d-%d", client, n))
+			for n := 0; hard.Err() == nil && (ctx.Err() == nil || h.Len() < minOps); n++ {
+				c.clientOp(hard, h, client, rng, keys[rng.IntN(len(keys))], fmt.Sprintf("%d-%d", client, n))
 			}
 		}()
 	}
@@ -77,7 +83,7 @@ func runLinearizability(t *testing.T, seed uint64, duration time.Duration) {
 		c.net.HealAll()
 	}()
 	wg.Wait()
-	if h.Len() < 20 {
+	if h.Len() < minOps {
 		t.Fatalf("only %d operations completed", h.Len())
 	}
 	h.Check(t, fmt.Sprintf("rangegroup-seed-%d", seed))
