@@ -24,8 +24,8 @@ type applyResult struct {
 	removed bool
 	// splits are ranges created by splits applied in this batch.
 	splits []*splitResult
-	// events are the key changes applied, for watchers.
-	events []Event
+	// changes are the key changes applied, for watchers.
+	changes []change
 	// merged are the RHS replicas this LHS absorbed in this batch.
 	merged []*replica
 	// parked are the entries from one this node cannot apply yet (a
@@ -178,14 +178,12 @@ func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResul
 			break
 		}
 		rev := e.GetIndex() + state.RevisionOffset
-		rec := changeRecorder{Store: b, rev: rev, expired: req.GetSweep() != nil, events: res.events}
+		rec := changeRecorder{Store: b, rev: rev, expired: req.GetSweep() != nil, changes: res.changes}
 		resp, err := r.store.cfg.Machine.Apply(&rec, arcOf(state.Descriptor_), rev, now, &req)
 		if err != nil {
 			return err
 		}
-		if res.events, err = rec.finish(); err != nil {
-			return err
-		}
+		res.changes = rec.changes
 		result.resp = resp
 	case *rgpb.Command_Split:
 		split, err := r.applySplit(b, e, op.Split, state)
@@ -233,7 +231,7 @@ func (s *Store) publish(r *replica, res *applyResult) {
 	r.state = res.state
 	// Under r.mu, so that Watch sees either the old state and these
 	// events later, or the new state and the events in the history.
-	s.watch.publish(r.rangeID, res.events)
+	s.watch.publish(r.rangeID, res.changes)
 	if reshaped {
 		s.watch.interrupt(r.rangeID, appliedRevision(res.state), false)
 	}

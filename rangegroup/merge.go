@@ -69,11 +69,11 @@ func (s *Store) Merge(ctx context.Context, lhsID, rhsID uint64) error {
 	if err != nil {
 		return fmt.Errorf("merge %d into %d: %w", rhsID, lhsID, err)
 	}
-	if lhsD.End != rhsD.Start || lhsD.RangeId == rhsD.RangeId || !slices.Equal(voterNodes(lhsD), voterNodes(rhsD)) {
+	if lhsD.End != rhsD.Start || lhsD.RangeId == rhsD.RangeId || !slices.Equal(lhsD.VoterNodes(), rhsD.VoterNodes()) {
 		return fmt.Errorf("merge %d into %d: not adjacent ranges with the same voters: %w", rhsID, lhsID, ErrMergeRejected)
 	}
 	res, err := rhs.propose(ctx, func(c *rgpb.Command) {
-		c.Op = &rgpb.Command_Freeze{Freeze: &rgpb.Freeze{LhsRangeId: lhsID, RhsGeneration: rhsD.Generation, Voters: voterNodes(rhsD)}}
+		c.Op = &rgpb.Command_Freeze{Freeze: &rgpb.Freeze{LhsRangeId: lhsID, RhsGeneration: rhsD.Generation, Voters: rhsD.VoterNodes()}}
 	})
 	if err != nil {
 		return fmt.Errorf("merge %d into %d: freeze: %w", rhsID, lhsID, err)
@@ -178,18 +178,6 @@ func mergeableConfig(d *storagepb.RangeDescriptor, cs *raftpb.ConfState) bool {
 	return len(cs.GetVotersOutgoing()) == 0 && len(cs.GetLearners()) == 0 && len(cs.GetLearnersNext()) == 0
 }
 
-// voterNodes names the nodes of a descriptor's voters, sorted.
-func voterNodes(d *storagepb.RangeDescriptor) []string {
-	var out []string
-	for _, rd := range d.GetReplicas() {
-		if rd.Type == storagepb.ReplicaType_VOTER {
-			out = append(out, rd.Node)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // awaitLogs waits until every voter of the range (led here) holds its log
 // through index.
 func (r *replica) awaitLogs(ctx context.Context, index uint64) error {
@@ -227,7 +215,7 @@ func (r *replica) applyFreeze(e *raftpb.Entry, f *rgpb.Freeze, state *storagepb.
 		return proposalResult{err: err}
 	case state.FrozenFor != 0 && state.FrozenFor != f.LhsRangeId:
 		return proposalResult{err: fmt.Errorf("range %d is frozen for range %d: %w", r.rangeID, state.FrozenFor, ErrMergeRejected)}
-	case d.Generation != f.RhsGeneration || !slices.Equal(voterNodes(d), f.Voters) || !mergeableConfig(d, cs):
+	case d.Generation != f.RhsGeneration || !slices.Equal(d.VoterNodes(), f.Voters) || !mergeableConfig(d, cs):
 		return proposalResult{err: fmt.Errorf("range %d changed since the merge was planned: %w", r.rangeID, ErrMergeRejected)}
 	}
 	state.FrozenFor = f.LhsRangeId
@@ -254,7 +242,7 @@ func (r *replica) applyMerge(b *storage.Batch, e *raftpb.Entry, m *rgpb.Merge, r
 		return proposalResult{}, err
 	}
 	if lhsD.Generation != m.LhsGeneration || lhsD.End != rhsD.Start || state.FrozenFor != 0 ||
-		!slices.Equal(voterNodes(lhsD), voterNodes(&rhsD)) || !mergeableConfig(lhsD, cs) {
+		!slices.Equal(lhsD.VoterNodes(), rhsD.VoterNodes()) || !mergeableConfig(lhsD, cs) {
 		return proposalResult{err: fmt.Errorf("range %d changed since the merge was planned: %w", r.rangeID, ErrMergeRejected)}, nil
 	}
 	rhs, err := r.store.replica(rhsD.RangeId)

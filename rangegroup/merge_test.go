@@ -124,7 +124,7 @@ func TestAbortMergeUnfreezes(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := rr.propose(t.Context(), func(cmd *rgpb.Command) {
-		cmd.Op = &rgpb.Command_Freeze{Freeze: &rgpb.Freeze{LhsRangeId: 1, RhsGeneration: rhs.Descriptor.Generation, Voters: voterNodes(rhs.Descriptor)}}
+		cmd.Op = &rgpb.Command_Freeze{Freeze: &rgpb.Freeze{LhsRangeId: 1, RhsGeneration: rhs.Descriptor.Generation, Voters: rhs.Descriptor.VoterNodes()}}
 	})
 	if err != nil {
 		t.Fatalf("freeze: %v", err)
@@ -216,7 +216,7 @@ func TestMergeCompletesOnANodeThatCrashedAfterTheFreeze(t *testing.T) {
 	}
 	rr, _ := st.replica(rhsID)
 	res, err := rr.propose(t.Context(), func(cmd *rgpb.Command) {
-		cmd.Op = &rgpb.Command_Freeze{Freeze: &rgpb.Freeze{LhsRangeId: 1, RhsGeneration: rhs.Descriptor.Generation, Voters: voterNodes(rhs.Descriptor)}}
+		cmd.Op = &rgpb.Command_Freeze{Freeze: &rgpb.Freeze{LhsRangeId: 1, RhsGeneration: rhs.Descriptor.Generation, Voters: rhs.Descriptor.VoterNodes()}}
 	})
 	if err != nil {
 		t.Fatalf("freeze: %v", err)

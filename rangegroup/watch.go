@@ -131,15 +131,7 @@ type watchHub struct {
 
 type rangeEvent struct {
 	rangeID uint64
-	Event
-}
-
-func (e *rangeEvent) size() int {
-	n := len(e.Key) + 64
-	if e.Record != nil {
-		n += len(e.Record.Value)
-	}
-	return n
+	change
 }
 
 func newWatchHub(maxEvents, maxBytes int) *watchHub {
@@ -163,35 +155,61 @@ func (h *watchHub) start(rangeID, applied uint64) {
 	}
 }
 
-// publish appends one range's applied events to the history and delivers
+// publish appends one range's applied changes to the history and delivers
 // them. Called in apply order for each range.
-func (h *watchHub) publish(rangeID uint64, events []Event) {
-	if len(events) == 0 {
+func (h *watchHub) publish(rangeID uint64, changes []change) {
+	if len(changes) == 0 {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, e := range events {
-		re := rangeEvent{rangeID: rangeID, Event: e}
-		h.history = append(h.history, re)
-		h.bytes += re.size()
+	for _, c := range changes {
+		h.history = append(h.history, rangeEvent{rangeID: rangeID, change: c})
+		h.bytes += c.size()
 	}
 	h.evictLocked()
 	for s := range h.subs[rangeID] {
-		var batch []Event
-		for _, e := range events {
-			if e.Revision >= s.resumeFrom && s.spec.matches(e.Key) {
-				batch = append(batch, e)
-			}
-		}
-		h.deliverLocked(s, batch)
+		h.deliverLocked(s, changes)
 	}
 }
 
-// deliverLocked sends a batch without blocking the applying worker: a
-// subscriber whose buffer is full is interrupted, to resume from history.
-func (h *watchHub) deliverLocked(s *Subscription, batch []Event) {
-	if len(batch) == 0 || s.ended {
+// wants reports whether s is still to deliver c: a change it has not had,
+// of a key it watches.
+func (s *Subscription) wants(c *change) bool {
+	return c.rev >= s.resumeFrom && s.spec.matches(c.key)
+}
+
+// batchFor decodes the changes s wants, in order: those it has not had and
+// whose key it watches.
+func (s *Subscription) batchFor(changes []change) ([]Event, error) {
+	var batch []Event
+	for i := range changes {
+		c := &changes[i]
+		if !s.wants(c) {
+			continue
+		}
+		ev, err := c.event()
+		if err != nil {
+			return nil, err
+		}
+		batch = append(batch, ev)
+	}
+	return batch, nil
+}
+
+// deliverLocked sends s the changes it wants without blocking the applying
+// worker: a subscriber whose buffer is full is interrupted, to resume from
+// history.
+func (h *watchHub) deliverLocked(s *Subscription, changes []change) {
+	if s.ended {
+		return
+	}
+	batch, err := s.batchFor(changes)
+	if err != nil {
+		h.endLocked(s, err, s.resumeFrom)
+		return
+	}
+	if len(batch) == 0 {
 		return
 	}
 	select {
@@ -208,8 +226,8 @@ func (h *watchHub) evictLocked() {
 	for len(h.history)-h.head > 0 && (len(h.history)-h.head > h.maxEvents || h.bytes > h.maxBytes) {
 		e := &h.history[h.head]
 		h.bytes -= e.size()
-		if from, ok := h.complete[e.rangeID]; ok && from <= e.Revision {
-			h.complete[e.rangeID] = e.Revision + 1
+		if from, ok := h.complete[e.rangeID]; ok && from <= e.rev {
+			h.complete[e.rangeID] = e.rev + 1
 		}
 		h.history[h.head] = rangeEvent{}
 		h.head++
@@ -280,11 +298,10 @@ func (h *watchHub) subscribe(spec WatchSpec, applied uint64) (*Subscription, err
 			spec.RangeID, spec.From, from, ErrCompacted)
 	}
 	s.start = s.resumeFrom
-	var replay []Event
+	var replay []change
 	for i := h.head; i < len(h.history); i++ {
-		e := &h.history[i]
-		if e.rangeID == spec.RangeID && e.Revision >= s.resumeFrom && spec.matches(e.Key) {
-			replay = append(replay, e.Event)
+		if e := &h.history[i]; e.rangeID == spec.RangeID && s.wants(&e.change) {
+			replay = append(replay, e.change)
 		}
 	}
 	if h.subs[spec.RangeID] == nil {

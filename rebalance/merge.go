@@ -3,8 +3,6 @@ package rebalance
 import (
 	"fmt"
 	"slices"
-
-	"github.com/concord-kv/concord/storage/storagepb"
 )
 
 // planMerges is the last concern of a pass, and the only one that looks at
@@ -83,17 +81,5 @@ func mergeFits(lhs, rhs *planState) bool {
 			return false
 		}
 	}
-	return slices.Equal(voterNames(lhs.d), voterNames(rhs.d))
-}
-
-// voterNames lists the nodes of a descriptor's voters, sorted.
-func voterNames(d *storagepb.RangeDescriptor) []string {
-	var out []string
-	for _, rd := range d.Replicas {
-		if rd.Type == storagepb.ReplicaType_VOTER {
-			out = append(out, rd.Node)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return slices.Equal(lhs.d.VoterNodes(), rhs.d.VoterNodes())
 }

@@ -289,7 +289,7 @@ func (m *model) apply(leader string, rangeID uint64, a Action) {
 		return
 	case Merge:
 		rhs := m.ranges[a.With]
-		if rhs == nil || rhs.leader != leader || rhs.d.Start != d.End || !slices.Equal(voterNames(d), voterNames(rhs.d)) {
+		if rhs == nil || rhs.leader != leader || rhs.d.Start != d.End || !slices.Equal(d.VoterNodes(), rhs.d.VoterNodes()) {
 			m.fatalf("merge of %s into %s: not a neighbour led here with the same voters", describe(rhs.d), describe(d))
 		}
 		d.End = rhs.d.End
