@@ -17,21 +17,12 @@ import (
 
 // runRing prints every ring member's place in the ring, as each sees it.
 func runRing(args []string, out, errOut io.Writer) error {
-	fs, rf := newRemoteFlagSet("ring", errOut)
-	if _, err := parseArgs(fs, args, 0, "[--addr ADDR] [--json]"); err != nil {
-		return quietHelp(err)
-	}
-	var resp *adminpb.RingResponse
-	err := withAdmin(rf, func(ctx context.Context, c adminpb.AdminClient) (err error) {
-		resp, err = c.Ring(ctx, &adminpb.RingRequest{})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if rf.asJSON {
-		return printJSON(out, resp)
-	}
+	return runAdminQuery("ring", args, out, errOut, func(ctx context.Context, c adminpb.AdminClient) (*adminpb.RingResponse, error) {
+		return c.Ring(ctx, &adminpb.RingRequest{})
+	}, printRing)
+}
+
+func printRing(out io.Writer, resp *adminpb.RingResponse) error {
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "RING (as seen by %s)\n", resp.Node)
 	fmt.Fprintln(tw, "NAME\tADDRESS\tRING ID\tOWNS (start, end]\tPREDECESSOR\tSUCCESSORS")
@@ -59,13 +50,43 @@ func runRing(args []string, out, errOut io.Writer) error {
 // runRanges prints every range of the cluster with its replicas and
 // leader.
 func runRanges(args []string, out, errOut io.Writer) error {
-	fs, rf := newRemoteFlagSet("ranges", errOut)
+	return runAdminQuery("ranges", args, out, errOut, func(ctx context.Context, c adminpb.AdminClient) (*adminpb.RangesResponse, error) {
+		return c.Ranges(ctx, &adminpb.RangesRequest{})
+	}, printRanges)
+}
+
+func printRanges(out io.Writer, resp *adminpb.RangesResponse) error {
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "RANGES (as seen by %s)\n", resp.Node)
+	fmt.Fprintln(tw, "RANGE\tSPAN (start, end]\tGENERATION\tREPLICAS\tLEADER\tLEADER ADDRESS")
+	for _, r := range resp.Ranges {
+		leader, laddr := r.Leader, r.LeaderAddress
+		if leader == "" {
+			leader = "-"
+		}
+		if laddr == "" {
+			laddr = "-"
+		}
+		fmt.Fprintf(tw, "%d\t(%016x, %016x]\t%d\t%s\t%s\t%s\n", r.RangeId, r.Start, r.End, r.Generation, replicaList(r.Replicas), leader, laddr)
+	}
+	if len(resp.Unreachable) > 0 {
+		fmt.Fprintf(tw, "\nunreachable members: %s\n", strings.Join(resp.Unreachable, ", "))
+	}
+	return tw.Flush()
+}
+
+// runAdminQuery is the body of the subcommands that ask a node's admin
+// service one question: it parses the flags, asks, and prints the answer
+// as JSON with --json or else with text.
+func runAdminQuery[T proto.Message](name string, args []string, out, errOut io.Writer,
+	ask func(context.Context, adminpb.AdminClient) (T, error), text func(io.Writer, T) error) error {
+	fs, rf := newRemoteFlagSet(name, errOut)
 	if _, err := parseArgs(fs, args, 0, "[--addr ADDR] [--json]"); err != nil {
 		return quietHelp(err)
 	}
-	var resp *adminpb.RangesResponse
+	var resp T
 	err := withAdmin(rf, func(ctx context.Context, c adminpb.AdminClient) (err error) {
-		resp, err = c.Ranges(ctx, &adminpb.RangesRequest{})
+		resp, err = ask(ctx, c)
 		return err
 	})
 	if err != nil {
@@ -74,31 +95,7 @@ func runRanges(args []string, out, errOut io.Writer) error {
 	if rf.asJSON {
 		return printJSON(out, resp)
 	}
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "RANGES (as seen by %s)\n", resp.Node)
-	fmt.Fprintln(tw, "RANGE\tSPAN (start, end]\tGENERATION\tREPLICAS\tLEADER\tLEADER ADDRESS")
-	for _, r := range resp.Ranges {
-		var reps []string
-		for _, rep := range r.Replicas {
-			s := rep.Node
-			if rep.Type != "voter" {
-				s += "(" + rep.Type + ")"
-			}
-			reps = append(reps, s)
-		}
-		leader, laddr := r.Leader, r.LeaderAddress
-		if leader == "" {
-			leader = "-"
-		}
-		if laddr == "" {
-			laddr = "-"
-		}
-		fmt.Fprintf(tw, "%d\t(%016x, %016x]\t%d\t%s\t%s\t%s\n", r.RangeId, r.Start, r.End, r.Generation, strings.Join(reps, ","), leader, laddr)
-	}
-	if len(resp.Unreachable) > 0 {
-		fmt.Fprintf(tw, "\nunreachable members: %s\n", strings.Join(resp.Unreachable, ", "))
-	}
-	return tw.Flush()
+	return text(out, resp)
 }
 
 // withAdmin calls the admin service of the node at rf.addr, within
