@@ -38,11 +38,11 @@ func (r *Router) runParts(ctx context.Context, positions []uint64, build func(pa
 	for i := range pending {
 		pending[i] = i
 	}
-	b := newBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
+	b := NewBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
 	for round := 0; len(pending) > 0; round++ {
 		// The first re-split is the common, cold-cache case and happens
 		// at once; a request that keeps needing them backs off.
-		if round > 1 && b.wait(ctx) != nil {
+		if round > 1 && b.Wait(ctx) != nil {
 			done = append(done, partOutcome{items: pending, err: giveUp(ctx, build(pending), round, errResplit)})
 			break
 		}

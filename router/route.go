@@ -21,7 +21,7 @@ var errResplit = errors.New("part spans ranges")
 // that taught nothing, all within ctx. A write is retried only after an
 // answer proving it was not applied.
 func (r *Router) route(ctx context.Context, o *op) (*reply, error) {
-	b := newBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
+	b := NewBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
 	tried := make(map[string]bool)
 	hinted := false
 	streak := 0 // retries in a row without a backoff
@@ -45,7 +45,7 @@ func (r *Router) route(ctx context.Context, o *op) (*reply, error) {
 			continue
 		}
 		streak = 0
-		if b.wait(ctx) != nil {
+		if b.Wait(ctx) != nil {
 			return nil, giveUp(ctx, o, n, last)
 		}
 	}

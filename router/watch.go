@@ -38,7 +38,7 @@ type WatchSpec struct {
 // change once. fn runs on Watch's goroutine.
 func (r *Router) Watch(ctx context.Context, spec WatchSpec, fn func([]rangegroup.Event) error) error {
 	o := &op{name: "watch", pos: r.cfg.Position(spec.Key)}
-	b := newBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
+	b := NewBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
 	tried := make(map[string]bool)
 	compacted := 0
 	for {
@@ -61,7 +61,7 @@ func (r *Router) Watch(ctx context.Context, spec WatchSpec, fn func([]rangegroup
 				var delivered bool
 				delivered, err = r.relay(ctx, st, &spec, fn)
 				if delivered {
-					b = newBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
+					b = NewBackoff(r.cfg.BackoffMin, r.cfg.BackoffMax)
 					clear(tried)
 					compacted = 0
 				}
@@ -86,7 +86,7 @@ func (r *Router) Watch(ctx context.Context, spec WatchSpec, fn func([]rangegroup
 		r.learnFromWatch(t, err)
 		r.metrics.retries.WithLabelValues("watch").Inc()
 		r.cfg.Logger.Debug("watch resumes", "node", t.node, "from", spec.From, "err", err)
-		if b.wait(ctx) != nil {
+		if b.Wait(ctx) != nil {
 			return ctx.Err()
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,7 +209,7 @@ func (c *Client) call(ctx context.Context, op string, p plan, rpc func(ctx conte
 		pos = concord.Position(p.key, c.cfg.HashFunc, c.cfg.HashBits)
 	}
 	failed := map[string]bool{}
-	backoff := backoffMin
+	b := router.NewBackoff(backoffMin, backoffMax)
 	for attempt := 0; ; attempt++ {
 		addr := c.pick(pos, p.routed, failed)
 		conn, err := c.conn(addr)
@@ -246,11 +245,10 @@ func (c *Client) call(ctx context.Context, op string, p plan, rpc func(ctx conte
 		if err := c.router.refresh(ctx, sent); err != nil {
 			c.cfg.Logger.Debug("routing refresh failed", "err", err)
 		}
-		if err := sleep(ctx, jitter(backoff)); err != nil {
+		if err := b.Wait(ctx); err != nil {
 			// The deadline ended the retries: say so, as a Node does.
 			return fmt.Errorf("%w (retried until: %w)", d.err, err)
 		}
-		backoff = min(2*backoff, backoffMax)
 	}
 }
 
@@ -337,20 +335,4 @@ func (c *Client) noteLocality(trailer metadata.MD, sent time.Time) {
 			c.cfg.Logger.Debug("routing refresh failed", "err", err)
 		}
 	}()
-}
-
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

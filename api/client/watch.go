@@ -9,6 +9,7 @@ import (
 
 	"github.com/concord-kv/concord"
 	kvapi "github.com/concord-kv/concord/api/kvpb"
+	"github.com/concord-kv/concord/router"
 )
 
 // watchBuffer is how many events a watcher may leave unread, as on a Node.
@@ -97,7 +98,7 @@ func (w *watcher) open(ctx context.Context) error {
 // run relays events until the watch ends, reopening it elsewhere when a
 // stream breaks without the node having ended it.
 func (w *watcher) run(ctx context.Context, out chan<- concord.WatchEvent) error {
-	backoff := backoffMin
+	b := router.NewBackoff(backoffMin, backoffMax)
 	for {
 		resp, err := w.stream.Recv()
 		if err == nil {
@@ -109,7 +110,7 @@ func (w *watcher) run(ctx context.Context, out chan<- concord.WatchEvent) error 
 				}
 				w.req.StartRevision = ev.GetKv().GetModRevision() + 1
 			}
-			backoff = backoffMin
+			b = router.NewBackoff(backoffMin, backoffMax)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -121,10 +122,9 @@ func (w *watcher) run(ctx context.Context, out chan<- concord.WatchEvent) error 
 		// The node went away or is closing: resume on another.
 		w.failed[w.addr] = true
 		for {
-			if err := sleep(ctx, jitter(backoff)); err != nil {
+			if err := b.Wait(ctx); err != nil {
 				return err
 			}
-			backoff = min(2*backoff, backoffMax)
 			if err := w.c.router.refresh(ctx, time.Now()); err != nil {
 				w.c.cfg.Logger.Debug("routing refresh failed", "err", err)
 			}
