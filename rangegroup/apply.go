@@ -18,8 +18,13 @@ import (
 // new applied state and the answers owed to waiters. It takes effect in
 // memory only after the batch holding its writes is committed.
 type applyResult struct {
+	// base is the applied state the entries were applied on; state is
+	// base's successor.
+	base  *storagepb.AppliedState
 	state *storagepb.AppliedState
-	acks  []ack
+	// entries counts the entries applied.
+	entries int
+	acks    []ack
 	// removed: this replica is no longer a member of its range.
 	removed bool
 	// splits are ranges created by splits applied in this batch.
@@ -51,13 +56,19 @@ func (s *Store) apply(work []*readyWork) error {
 	}
 	b := s.cfg.Engine.NewBatch()
 	defer b.Close()
+	var staged []*stagedApply
 	for _, w := range work {
 		w.applied = nil
 		ents := append(w.deferred, w.rd.CommittedEntries...)
 		if len(ents) == 0 || w.r.isDestroyed() {
 			continue
 		}
-		res, err := w.r.applyEntries(b, ents)
+		if st := w.r.takeStaged(ents); st != nil {
+			staged = append(staged, st)
+			w.applied = st.res
+			continue
+		}
+		res, err := w.r.applyEntries(b, ents, false)
 		if err != nil {
 			return err
 		}
@@ -66,6 +77,11 @@ func (s *Store) apply(work []*readyWork) error {
 	if !b.Empty() {
 		if err := b.Commit(false); err != nil {
 			return fmt.Errorf("commit apply batch: %w", err)
+		}
+	}
+	for _, st := range staged {
+		if err := st.b.Commit(false); err != nil {
+			return fmt.Errorf("commit staged apply batch: %w", err)
 		}
 	}
 	for _, w := range work {
@@ -100,31 +116,35 @@ func (r *replica) stepApplied(resps []*raftpb.Message) {
 	r.parkedResps = nil
 }
 
-// applyEntries stages the effects of ents in b and returns them.
-func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyResult, error) {
+// applyEntries stages the effects of ents in b and returns them. Ahead of
+// the entries' commit (ahead is set; see stage.go), only key-value commands
+// may be applied: any other entry fails with errNotStageable.
+func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry, ahead bool) (*applyResult, error) {
 	r.mu.Lock()
-	if r.state == nil {
-		r.mu.Unlock()
+	base := r.state
+	r.mu.Unlock()
+	if base == nil {
 		return nil, fmt.Errorf("range %d: committed entries on an uninitialized replica", r.rangeID)
 	}
-	state := proto.Clone(r.state).(*storagepb.AppliedState)
-	r.mu.Unlock()
+	state := proto.Clone(base).(*storagepb.AppliedState)
 
-	res := &applyResult{state: state}
+	res := &applyResult{base: base, state: state}
 	for i, e := range ents {
 		if e.GetIndex() <= state.Index {
 			continue // already applied before a restart replayed it
 		}
 		var err error
-		switch e.GetType() {
-		case raftpb.EntryType_EntryNormal:
-			err = r.applyNormal(b, e, res)
-		case raftpb.EntryType_EntryConfChange:
+		switch {
+		case ahead && e.GetType() != raftpb.EntryType_EntryNormal:
+			err = errNotStageable
+		case e.GetType() == raftpb.EntryType_EntryNormal:
+			err = r.applyNormal(b, e, res, ahead)
+		case e.GetType() == raftpb.EntryType_EntryConfChange:
 			var cc raftpb.ConfChange
 			if err = proto.Unmarshal(e.Data, &cc); err == nil {
 				err = r.applyConfChange(cc.AsV2(), res)
 			}
-		case raftpb.EntryType_EntryConfChangeV2:
+		case e.GetType() == raftpb.EntryType_EntryConfChangeV2:
 			var cc raftpb.ConfChangeV2
 			if err = proto.Unmarshal(e.Data, &cc); err == nil {
 				err = r.applyConfChange(&cc, res)
@@ -138,7 +158,7 @@ func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyRe
 			return nil, fmt.Errorf("range %d: apply entry %d: %w", r.rangeID, e.GetIndex(), err)
 		}
 		state.Index, state.Term = e.GetIndex(), e.GetTerm()
-		r.store.metrics.appliedEntries.Inc()
+		res.entries++
 		if res.removed {
 			break
 		}
@@ -151,7 +171,7 @@ func (r *replica) applyEntries(b *storage.Batch, ents []*raftpb.Entry) (*applyRe
 
 // applyNormal applies one command entry. Entries that fail to decode are a
 // bug on the proposer's side; they are skipped on every replica alike.
-func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResult) error {
+func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResult, ahead bool) error {
 	if len(e.Data) == 0 {
 		return nil // a new leader's empty entry
 	}
@@ -159,6 +179,9 @@ func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResul
 	if err := proto.Unmarshal(e.Data, &cmd); err != nil {
 		r.store.cfg.Logger.Error("undecodable command", "range", r.rangeID, "index", e.GetIndex(), "err", err)
 		return nil
+	}
+	if _, kv := cmd.Op.(*rgpb.Command_Kv); ahead && !kv {
+		return errNotStageable
 	}
 	state := res.state
 	now := max(cmd.Stamp, state.Stamp)
@@ -219,6 +242,7 @@ func (r *replica) applyNormal(b *storage.Batch, e *raftpb.Entry, res *applyResul
 // answered, reads released, and removed replicas destroyed. Called after
 // the apply batch is committed.
 func (s *Store) publish(r *replica, res *applyResult) {
+	s.metrics.appliedEntries.Add(float64(res.entries))
 	for _, sp := range res.splits {
 		s.startSplitRange(sp)
 	}
@@ -228,7 +252,7 @@ func (s *Store) publish(r *replica, res *applyResult) {
 		r.stampAppliedAt = time.Now()
 	}
 	reshaped := r.state != nil && r.state.Descriptor_.GetGeneration() != res.state.Descriptor_.GetGeneration()
-	r.state = res.state
+	r.setStateLocked(res.state)
 	// Under r.mu, so that Watch sees either the old state and these
 	// events later, or the new state and the events in the history.
 	s.watch.publish(r.rangeID, res.changes)

@@ -31,6 +31,9 @@ type metrics struct {
 	// mergeParks counts applies that waited for this node's replica of a
 	// range being merged to catch up.
 	mergeParks prometheus.Counter
+	// stagedApplied and stagedDropped count batches applied ahead of
+	// their commit (stage.go) that were committed and that were dropped.
+	stagedApplied, stagedDropped prometheus.Counter
 }
 
 func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
@@ -64,10 +67,13 @@ func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
 		merges:     counter("merges_total", "Range merges completed by this node's leaders."),
 		mergeParks: counter("merge_parks_total", "Applies of a merge that waited for this node's replica of the absorbed range to catch up."),
 	}
+	staged := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "staged_applies_total",
+		Help: "Batches of entries applied ahead of their commit on ranges led by their only voter, by outcome: committed, or dropped because the committed entries differed."}, []string{"outcome"})
+	m.stagedApplied, m.stagedDropped = staged.WithLabelValues("committed"), staged.WithLabelValues("dropped")
 	if reg != nil {
 		reg.MustRegister(m.proposals, m.proposalsDropped, m.reads, m.readIndex, m.readyBatches, m.batchRanges,
 			m.syncDuration, m.appliedEntries, m.snapshotsSent, m.snapshotsRecv, m.truncations, m.collected,
-			m.leaderChanges, m.commitLatency, m.snapshotBytes, m.merges, m.mergeParks, rangesCollector{store})
+			m.leaderChanges, m.commitLatency, m.snapshotBytes, m.merges, m.mergeParks, staged, rangesCollector{store})
 	}
 	return m
 }

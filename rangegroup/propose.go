@@ -69,9 +69,7 @@ func (s *Store) Write(ctx context.Context, rangeID uint64, req *kvpb.Request) (*
 // refusal is unavailability: the caller retries, and finds the keys in the
 // merged range, or in this one again if the merge is undone.
 func (r *replica) checkNotFrozen() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.state != nil && r.state.FrozenFor != 0 {
+	if r.frozen.Load() {
 		return fmt.Errorf("range %d: %w: %w", r.rangeID, ErrFrozen, ErrUnavailable)
 	}
 	return nil
@@ -94,7 +92,13 @@ func (r *replica) propose(ctx context.Context, fill func(*rgpb.Command)) (any, e
 	if err := r.addProposal(bufferedCommand{ctx: ctx, cmd: cmd, data: data, p: p}); err != nil {
 		return nil, err
 	}
-	r.store.sched.enqueue(r.rangeID)
+	// Buffered behind a full set of appends, the command goes to Raft in
+	// the pass that the next append's delivery schedules: the buffer was
+	// written before appendsFull was read, and the delivery clears
+	// appendsFull before it schedules that pass.
+	if !r.appendsFull.Load() {
+		r.store.sched.enqueue(r.rangeID)
+	}
 	resp, err := r.wait(ctx, id, p)
 	if err == nil {
 		r.store.metrics.commitLatency.Observe(time.Since(proposed).Seconds())

@@ -39,7 +39,9 @@ type readyWork struct {
 // process is a scheduler worker's pass over a batch of ranges: step their
 // inboxes and ticks, collect their Readys, write all their appends in one
 // batch without waiting for its sync (the syncer does, and then delivers
-// the appends' responses), send, apply in one unsynced batch.
+// the appends' responses), send, apply in one unsynced batch, then apply
+// ahead of their commit the entries just appended where that is allowed
+// (stage.go), while their sync runs.
 func (s *Store) process(ids []uint64) {
 	work := make([]*readyWork, 0, len(ids))
 	for _, id := range ids {
@@ -66,6 +68,9 @@ func (s *Store) process(ids []uint64) {
 	}
 	if err := s.apply(work); err != nil {
 		s.fatal(err)
+	}
+	for _, w := range work {
+		w.r.stage(w.rd.Entries)
 	}
 	var again []uint64
 	for _, w := range work {
@@ -215,13 +220,14 @@ func (r *replica) takeDeferredLocked() []*raftpb.Entry {
 	return ents
 }
 
-// maxAppendsInFlight bounds a replica's appends waiting for their sync.
-// Proposals that arrive meanwhile stay buffered and go to Raft together
-// once an append is delivered: Pebble's log syncs one batch of writes at a
-// time, so one append being synced and one waiting for the next sync keep
-// the disk busy, and more would only split the same fsync's writes into
-// more, costlier passes.
-const maxAppendsInFlight = 2
+// maxAppendsInFlight is how many of a replica's appends may wait for their
+// sync before its buffered proposals wait too. Proposals that arrive
+// during a sync stay buffered and go to Raft together in the pass that the
+// sync's delivery schedules, one append per fsync. Allowing a second
+// append in flight kept the disk busier but made most writes wait for one
+// fsync more, and left no room to apply ahead (stage.go): on one node and
+// on three, one in flight was as fast or faster (docs/benchmarks.md).
+const maxAppendsInFlight = 1
 
 // startAppend counts an append of a live replica as in flight; it reports
 // false when the replica was removed.
@@ -232,6 +238,7 @@ func (r *replica) startAppend() bool {
 		return false
 	}
 	r.appendsInFlight++
+	r.appendsFull.Store(r.appendsInFlight >= maxAppendsInFlight)
 	return true
 }
 

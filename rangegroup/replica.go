@@ -3,6 +3,7 @@ package rangegroup
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -30,6 +31,13 @@ type replica struct {
 
 	propMu sync.Mutex
 	props  proposalBuffer
+	// appendsFull mirrors appendsInFlight >= maxAppendsInFlight for
+	// writers, which read it without mu: while it is set, the delivery of
+	// an append will schedule the pass that proposes what they buffered.
+	appendsFull atomic.Bool
+	// frozen mirrors state.FrozenFor != 0 for writers, which read it
+	// without mu.
+	frozen atomic.Bool
 
 	mu        sync.Mutex
 	replicaID uint64
@@ -52,6 +60,9 @@ type replica struct {
 	snapshotsOut map[uint64]bool
 	// snapshotIn is a received snapshot waiting for Raft to accept it.
 	snapshotIn *incomingSnapshot
+	// staged is this pass's appended entries applied ahead of their
+	// commit (stage.go), or nil.
+	staged *stagedApply
 	// appendsInFlight counts this replica's appends committed to the engine
 	// whose responses the syncer has not delivered yet.
 	appendsInFlight int
@@ -98,6 +109,12 @@ type proposalResult struct {
 	err  error
 }
 
+// setStateLocked installs a new applied state (nil: uninitialized).
+func (r *replica) setStateLocked(state *storagepb.AppliedState) {
+	r.state = state
+	r.frozen.Store(state.GetFrozenFor() != 0)
+}
+
 // newReplica makes the replica of rangeID with Raft id replicaID over the
 // engine's stored state. state is nil for an uninitialized replica.
 func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedState) (*replica, error) {
@@ -117,6 +134,7 @@ func (s *Store) newReplica(rangeID, replicaID uint64, state *storagepb.AppliedSt
 		peerNodes:     make(map[uint64]string),
 		leaderChanged: make(chan struct{}),
 	}
+	r.setStateLocked(state)
 	var applied uint64
 	if state != nil {
 		applied = state.Index

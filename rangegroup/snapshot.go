@@ -276,7 +276,7 @@ func (r *replica) ingestSnapshot(snap *raftpb.Snapshot) error {
 		return err
 	}
 	r.mu.Lock()
-	r.state = in.state
+	r.setStateLocked(in.state)
 	r.stampAppliedAt = time.Now()
 	r.confState = cs
 	r.truncatedTo = in.index

@@ -141,6 +141,7 @@ func (s *Store) deliverAppend(a appendDone) bool {
 	var remote []*raftpb.Message
 	r.mu.Lock()
 	r.appendsInFlight--
+	r.appendsFull.Store(r.appendsInFlight >= maxAppendsInFlight)
 	if r.destroyed {
 		r.mu.Unlock()
 		return false

@@ -251,3 +251,9 @@ func (b *Batch) Close() {
 	// done rules out.
 	_ = b.pb.Close()
 }
+
+// ReleaseReads ends the batch's reads: it releases the iterator that Get
+// keeps, which pins the engine's current files. Get still works afterwards
+// (it opens a new one). Call it on a batch that waits long before its
+// commit.
+func (b *Batch) ReleaseReads() { b.closePointIter() }
