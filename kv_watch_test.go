@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,25 @@ func nextEvent(t *testing.T, ch <-chan WatchEvent) WatchEvent {
 		t.Fatal("no watch event within 20s")
 	}
 	return WatchEvent{}
+}
+
+// startWatch opens a watch and waits until it is established: Watch
+// returns at once and connects in the background, and a write acknowledged
+// before that is not in the watch.
+func startWatch(ctx context.Context, t *testing.T, n *Node, key []byte, opts ...Option) <-chan WatchEvent {
+	t.Helper()
+	started := make(chan struct{})
+	var once sync.Once
+	ch, err := n.watch(ctx, key, opts, func(uint64) { once.Do(func() { close(started) }) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("watch not established within 30s")
+	}
+	return ch
 }
 
 // A watch from a node that does not lead the key's range sees every
@@ -61,10 +81,7 @@ func TestWatchSurvivesTheServingReplicaCrashing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ch, err := watcher.node.Watch(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := startWatch(ctx, t, watcher.node, key)
 	put := func(i int) {
 		t.Helper()
 		await.Until(t, 30*time.Second, fmt.Sprintf("put %d", i), func() error {

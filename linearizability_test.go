@@ -33,10 +33,7 @@ func TestLinearizableThroughChurn(t *testing.T) {
 	defer cancel()
 	watchCtx, stopWatch := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer stopWatch()
-	watched, err := c.live()[4].node.Watch(watchCtx, nil, WithPrefix([]byte("{t}")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	watched := startWatch(watchCtx, t, c.live()[4].node, nil, WithPrefix([]byte("{t}")))
 	var wg sync.WaitGroup
 	for client := range 4 {
 		wg.Add(1)

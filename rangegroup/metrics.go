@@ -34,6 +34,11 @@ type metrics struct {
 	// stagedApplied and stagedDropped count batches applied ahead of
 	// their commit (stage.go) that were committed and that were dropped.
 	stagedApplied, stagedDropped prometheus.Counter
+	// quiesces and wakes count replicas entering and leaving quiescence.
+	quiesces, wakes prometheus.Counter
+	// messagesSent counts Raft messages handed to the transport (not
+	// snapshots, not node pings).
+	messagesSent prometheus.Counter
 }
 
 func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
@@ -64,8 +69,11 @@ func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
 			Help: "Time from proposing a command at the leader to applying it there.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		snapshotBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "snapshot_bytes_total",
 			Help: "Bytes of range snapshot chunks streamed, by direction (sent, received)."}, []string{"direction"}),
-		merges:     counter("merges_total", "Range merges completed by this node's leaders."),
-		mergeParks: counter("merge_parks_total", "Applies of a merge that waited for this node's replica of the absorbed range to catch up."),
+		merges:       counter("merges_total", "Range merges completed by this node's leaders."),
+		mergeParks:   counter("merge_parks_total", "Applies of a merge that waited for this node's replica of the absorbed range to catch up."),
+		quiesces:     counter("quiesces_total", "Replicas that stopped ticking because their range was idle."),
+		wakes:        counter("quiescence_wakes_total", "Quiesced replicas woken by work, a message or their leader's node falling silent."),
+		messagesSent: counter("messages_sent_total", "Raft messages handed to the transport (snapshots and node pings excluded)."),
 	}
 	staged := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "staged_applies_total",
 		Help: "Batches of entries applied ahead of their commit on ranges led by their only voter, by outcome: committed, or dropped because the committed entries differed."}, []string{"outcome"})
@@ -73,7 +81,7 @@ func newMetrics(store *Store, reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.proposals, m.proposalsDropped, m.reads, m.readIndex, m.readyBatches, m.batchRanges,
 			m.syncDuration, m.appliedEntries, m.snapshotsSent, m.snapshotsRecv, m.truncations, m.collected,
-			m.leaderChanges, m.commitLatency, m.snapshotBytes, m.merges, m.mergeParks, staged, rangesCollector{store})
+			m.leaderChanges, m.commitLatency, m.snapshotBytes, m.merges, m.mergeParks, staged, m.quiesces, m.wakes, m.messagesSent, rangesCollector{store})
 	}
 	return m
 }
@@ -84,12 +92,20 @@ type rangesCollector struct{ s *Store }
 
 var rangesDesc = prometheus.NewDesc("concord_rangegroup_replicas", "Range replicas on this node, by role.", []string{"role"}, nil)
 
-func (c rangesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- rangesDesc }
+var quiescedDesc = prometheus.NewDesc("concord_rangegroup_quiesced_replicas", "Range replicas on this node that are quiesced (idle, not ticking).", nil, nil)
+
+func (c rangesCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rangesDesc
+	ch <- quiescedDesc
+}
 
 func (c rangesCollector) Collect(ch chan<- prometheus.Metric) {
-	var leaders, followers, uninitialized float64
+	var leaders, followers, uninitialized, quiesced float64
 	for _, r := range c.s.replicaList() {
 		r.mu.Lock()
+		if r.quiescedLocked() {
+			quiesced++
+		}
 		switch {
 		case r.state == nil:
 			uninitialized++
@@ -103,4 +119,5 @@ func (c rangesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(rangesDesc, prometheus.GaugeValue, leaders, "leader")
 	ch <- prometheus.MustNewConstMetric(rangesDesc, prometheus.GaugeValue, followers, "follower")
 	ch <- prometheus.MustNewConstMetric(rangesDesc, prometheus.GaugeValue, uninitialized, "uninitialized")
+	ch <- prometheus.MustNewConstMetric(quiescedDesc, prometheus.GaugeValue, quiesced)
 }

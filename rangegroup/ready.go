@@ -115,10 +115,31 @@ func (r *replica) prepare() *readyWork {
 		r.supersededInbox = append(r.supersededInbox, inbox...)
 		return nil
 	}
+	// Quiescence (quiesce.go): work wakes the replica; heartbeats only
+	// keep it awake, or wake it from quiescence, unless the leader's
+	// quiesce heartbeat follows them.
+	busy := r.rn.HasReady()
+	var (
+		quiesceHB *raftpb.Message
+		keepalive bool
+	)
 	for i := range inbox {
 		m := &inbox[i]
 		if m.msg.GetTo() != r.replicaID {
 			continue // addressed to an earlier incarnation
+		}
+		switch t := m.msg.GetType(); {
+		case isQuiesceMessage(m.msg):
+			if t == raftpb.MessageType_MsgHeartbeatResp {
+				// Raft would read the echoed context as a read index
+				// acknowledgement; the leader needs nothing from it.
+				continue
+			}
+			quiesceHB, keepalive = m.msg, false
+		case t == raftpb.MessageType_MsgHeartbeat || t == raftpb.MessageType_MsgHeartbeatResp:
+			quiesceHB, keepalive = nil, true
+		default:
+			busy = true
 		}
 		if from := m.msg.GetFrom(); from != 0 {
 			r.lastHeard[from] = m.at
@@ -134,11 +155,29 @@ func (r *replica) prepare() *readyWork {
 			r.store.cfg.Logger.Debug("raft step", "range", r.rangeID, "type", m.msg.GetType(), "err", err)
 		}
 	}
+	var extra []*raftpb.Message
+	switch {
+	case busy || r.hasWorkLocked() || (keepalive && r.quiescedLocked()):
+		if m := r.wakeLocked(); m != nil {
+			extra = append(extra, m)
+		}
+	case quiesceHB != nil:
+		r.maybeFollowLeaderIntoQuiescence(quiesceHB)
+	}
 	// Ticks that piled up while the worker was busy count once: catching
 	// up on them all at once would fire election timeouts that no real
 	// silence caused.
-	if ticks > 0 {
-		r.rn.Tick()
+	if ticks > 0 && !r.quiescedLocked() {
+		if r.idleLocked() {
+			r.q.idleTicks++
+		} else {
+			r.q.idleTicks = 0
+		}
+		if r.q.idleTicks >= quiesceAfterTicks {
+			extra = append(extra, r.quiesceLocked()...)
+		} else {
+			r.rn.Tick()
+		}
 	}
 	if r.appendsInFlight < maxAppendsInFlight {
 		r.flushProposalsLocked()
@@ -147,10 +186,10 @@ func (r *replica) prepare() *readyWork {
 	deferred := r.takeDeferredLocked()
 	if !r.rn.HasReady() {
 		r.rejectUnsteppedSnapshotLocked()
-		if len(deferred) == 0 {
+		if len(deferred) == 0 && len(extra) == 0 {
 			return nil
 		}
-		return &readyWork{r: r, deferred: deferred}
+		return &readyWork{r: r, deferred: deferred, msgs: extra}
 	}
 	rd := r.rn.Ready()
 	if !raft.IsEmptySnap(rd.Snapshot) {
@@ -175,7 +214,7 @@ func (r *replica) prepare() *readyWork {
 		r.term = rd.HardState.GetTerm()
 	}
 	r.handleReadStatesLocked(rd.ReadStates)
-	w := &readyWork{r: r, rd: rd, deferred: deferred}
+	w := &readyWork{r: r, rd: rd, deferred: deferred, msgs: extra}
 	for _, m := range rd.Messages {
 		switch m.GetTo() {
 		case raft.LocalAppendThread:
@@ -326,6 +365,7 @@ func (s *Store) send(r *replica, msgs []*raftpb.Message) {
 		return
 	}
 	for _, node := range order {
+		s.metrics.messagesSent.Add(float64(len(byNode[node])))
 		s.cfg.Transport.Send(node, byNode[node]...)
 	}
 }

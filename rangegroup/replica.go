@@ -60,6 +60,8 @@ type replica struct {
 	snapshotsOut map[uint64]bool
 	// snapshotIn is a received snapshot waiting for Raft to accept it.
 	snapshotIn *incomingSnapshot
+	// q is the replica's quiescence (quiesce.go).
+	q quiesceState
 	// staged is this pass's appended entries applied ahead of their
 	// commit (stage.go), or nil.
 	staged *stagedApply

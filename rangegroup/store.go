@@ -34,6 +34,9 @@ type Store struct {
 	stopc   chan struct{}
 	wg      sync.WaitGroup
 	nextID  atomic.Uint64
+	heard   nodesHeard
+	// tickRounds counts the tick loop's rounds.
+	tickRounds atomic.Uint64
 }
 
 // NewStore opens the replicas whose state is in cfg.Engine (restart
@@ -240,16 +243,7 @@ func (s *Store) tickLoop() {
 		if n%collectEveryTicks == 0 {
 			s.collectUninitialized(collectAfterElections * s.cfg.electionTimeout())
 		}
-		s.mu.RLock()
-		ids := make([]uint64, 0, len(s.replicas))
-		for id, r := range s.replicas {
-			r.inboxMu.Lock()
-			r.ticks++
-			r.inboxMu.Unlock()
-			ids = append(ids, id)
-		}
-		s.mu.RUnlock()
-		s.sched.enqueueAll(ids)
+		s.tick()
 	}
 }
 
@@ -382,8 +376,12 @@ func (s *Store) writeInitialState(d *storagepb.RangeDescriptor, voters []uint64,
 // know yet (it will receive a snapshot if it is a member).
 func (s *Store) HandleMessages(from string, msgs []raftwire.Message) {
 	now := time.Now()
+	s.heard.note(from, now)
 	touched := make([]uint64, 0, len(msgs))
 	for _, m := range msgs {
+		if m.RangeID == 0 {
+			continue // a node's ping (quiesce.go)
+		}
 		r := s.replicaForMessage(m)
 		if r == nil {
 			continue
