@@ -88,6 +88,20 @@ func (s *Store) Read(ctx context.Context, rangeID uint64, level Consistency, req
 	return resp, err
 }
 
+// enterRead admits a read of the engine on the caller's goroutine, unless
+// the Store is closed. Admitted, the caller holds readGate shared until it
+// is done with the engine.
+func (s *Store) enterRead() bool {
+	s.readGate.RLock()
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		s.readGate.RUnlock()
+	}
+	return !closed
+}
+
 // readLocal reads the replica's applied state from a consistent engine view.
 func (r *replica) readLocal(req *kvpb.ReadRequest) (*kvpb.ReadResponse, error) {
 	r.mu.Lock()
@@ -98,6 +112,10 @@ func (r *replica) readLocal(req *kvpb.ReadRequest) (*kvpb.ReadResponse, error) {
 	}
 	now := r.readClockLocked()
 	r.mu.Unlock()
+	if !r.store.enterRead() {
+		return nil, ErrStopped
+	}
+	defer r.store.readGate.RUnlock()
 	view := r.store.cfg.Engine.NewReadView()
 	defer view.Close()
 	resp, err := r.store.cfg.Machine.Read(view, arcOf(d), now, req)

@@ -26,6 +26,10 @@ type Store struct {
 	mu       sync.RWMutex
 	replicas map[uint64]*replica
 	closed   bool
+	// readGate is held shared by reads of the engine made on callers'
+	// goroutines, and exclusively by Close once closed is set: the engine
+	// may be closed as soon as Close returns.
+	readGate sync.RWMutex
 
 	metrics *metrics
 	sched   *scheduler
@@ -215,6 +219,9 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.readGate.Lock()
+	//lint:ignore SA2001 an empty critical section: waiting for reads under way is the point
+	s.readGate.Unlock()
 	close(s.stopc)
 	s.wg.Wait()
 	s.sched.stop()
