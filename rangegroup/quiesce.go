@@ -257,3 +257,66 @@ func (h *nodesHeard) silent(node string, now time.Time, d time.Duration) bool {
 	at, ok := h.last[node]
 	return !ok || now.Sub(at) > d
 }
+
+// inboxQuiescence is what a pass's inbox means for quiescence.
+type inboxQuiescence struct {
+	// busy: Raft had work before the inbox, or the inbox holds a message
+	// other than heartbeats and their answers.
+	busy bool
+	// keepalive: the last heartbeat (or answer) is an ordinary one.
+	keepalive bool
+	// quiesceHB is the leader's quiesce heartbeat, when it is the last.
+	quiesceHB *raftpb.Message
+}
+
+// inboxQuiescenceLocked classifies inbox before it is stepped.
+func (r *replica) inboxQuiescenceLocked(inbox []inboundMessage) inboxQuiescence {
+	q := inboxQuiescence{busy: r.rn.HasReady()}
+	for i := range inbox {
+		m := inbox[i].msg
+		if m.GetTo() != r.replicaID {
+			continue
+		}
+		switch t := m.GetType(); {
+		case isQuiesceMessage(m):
+			if t == raftpb.MessageType_MsgHeartbeat {
+				q.quiesceHB, q.keepalive = m, false
+			}
+		case t == raftpb.MessageType_MsgHeartbeat || t == raftpb.MessageType_MsgHeartbeatResp:
+			q.quiesceHB, q.keepalive = nil, true
+		default:
+			q.busy = true
+		}
+	}
+	return q
+}
+
+// tickOrQuiesceLocked runs after the inbox is stepped: work, or an
+// ordinary heartbeat while quiesced, wakes the replica; the leader's
+// quiesce heartbeat quiesces a follower; a tick (tick is set) is stepped
+// into Raft unless the replica is quiesced, or its range has now been idle
+// long enough to quiesce. It returns messages to send.
+func (r *replica) tickOrQuiesceLocked(q inboxQuiescence, tick bool) []*raftpb.Message {
+	var out []*raftpb.Message
+	switch {
+	case q.busy || r.hasWorkLocked() || (q.keepalive && r.quiescedLocked()):
+		if m := r.wakeLocked(); m != nil {
+			out = append(out, m)
+		}
+	case q.quiesceHB != nil:
+		r.maybeFollowLeaderIntoQuiescence(q.quiesceHB)
+	}
+	if !tick || r.quiescedLocked() {
+		return out
+	}
+	if r.idleLocked() {
+		r.q.idleTicks++
+	} else {
+		r.q.idleTicks = 0
+	}
+	if r.q.idleTicks >= quiesceAfterTicks {
+		return append(out, r.quiesceLocked()...)
+	}
+	r.rn.Tick()
+	return out
+}

@@ -115,31 +115,16 @@ func (r *replica) prepare() *readyWork {
 		r.supersededInbox = append(r.supersededInbox, inbox...)
 		return nil
 	}
-	// Quiescence (quiesce.go): work wakes the replica; heartbeats only
-	// keep it awake, or wake it from quiescence, unless the leader's
-	// quiesce heartbeat follows them.
-	busy := r.rn.HasReady()
-	var (
-		quiesceHB *raftpb.Message
-		keepalive bool
-	)
+	inq := r.inboxQuiescenceLocked(inbox)
 	for i := range inbox {
 		m := &inbox[i]
 		if m.msg.GetTo() != r.replicaID {
 			continue // addressed to an earlier incarnation
 		}
-		switch t := m.msg.GetType(); {
-		case isQuiesceMessage(m.msg):
-			if t == raftpb.MessageType_MsgHeartbeatResp {
-				// Raft would read the echoed context as a read index
-				// acknowledgement; the leader needs nothing from it.
-				continue
-			}
-			quiesceHB, keepalive = m.msg, false
-		case t == raftpb.MessageType_MsgHeartbeat || t == raftpb.MessageType_MsgHeartbeatResp:
-			quiesceHB, keepalive = nil, true
-		default:
-			busy = true
+		if isQuiesceMessage(m.msg) && m.msg.GetType() == raftpb.MessageType_MsgHeartbeatResp {
+			// Raft would read the echoed context as a read index
+			// acknowledgement; the leader needs nothing from it.
+			continue
 		}
 		if from := m.msg.GetFrom(); from != 0 {
 			r.lastHeard[from] = m.at
@@ -155,30 +140,10 @@ func (r *replica) prepare() *readyWork {
 			r.store.cfg.Logger.Debug("raft step", "range", r.rangeID, "type", m.msg.GetType(), "err", err)
 		}
 	}
-	var extra []*raftpb.Message
-	switch {
-	case busy || r.hasWorkLocked() || (keepalive && r.quiescedLocked()):
-		if m := r.wakeLocked(); m != nil {
-			extra = append(extra, m)
-		}
-	case quiesceHB != nil:
-		r.maybeFollowLeaderIntoQuiescence(quiesceHB)
-	}
 	// Ticks that piled up while the worker was busy count once: catching
 	// up on them all at once would fire election timeouts that no real
 	// silence caused.
-	if ticks > 0 && !r.quiescedLocked() {
-		if r.idleLocked() {
-			r.q.idleTicks++
-		} else {
-			r.q.idleTicks = 0
-		}
-		if r.q.idleTicks >= quiesceAfterTicks {
-			extra = append(extra, r.quiesceLocked()...)
-		} else {
-			r.rn.Tick()
-		}
-	}
+	extra := r.tickOrQuiesceLocked(inq, ticks > 0)
 	if r.appendsInFlight < maxAppendsInFlight {
 		r.flushProposalsLocked()
 	}
