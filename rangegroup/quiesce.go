@@ -101,21 +101,14 @@ func (r *replica) wakeLocked() *raftpb.Message {
 	}
 }
 
-// idleLocked reports whether a leader's range has nothing to do: no
-// buffered or pending proposals or reads, no append in flight, every
-// replica holds the whole log, which is committed and applied here, and no
-// leadership transfer, snapshot or merge is under way.
+// idleLocked reports whether a leader's range has nothing to do: no work
+// waiting (hasWorkLocked), no proposal or read under way, no append in
+// flight, every replica holds the whole log, which is committed and
+// applied here, and no leadership transfer, snapshot or merge is under way.
 func (r *replica) idleLocked() bool {
-	if !r.isLeaderLocked() || r.state == nil || r.appendsInFlight > 0 || len(r.proposals) > 0 ||
-		len(r.reads.pending) > 0 || len(r.reads.inflight) > 0 || len(r.reads.waiting) > 0 ||
-		len(r.snapshotsOut) > 0 || r.snapshotIn != nil || len(r.parked) > 0 || r.staged != nil ||
-		r.state.FrozenFor != 0 || r.rn.HasReady() {
-		return false
-	}
-	r.propMu.Lock()
-	buffered := len(r.props.cmds)
-	r.propMu.Unlock()
-	if buffered > 0 {
+	if !r.isLeaderLocked() || r.state == nil || r.hasWorkLocked() || r.appendsInFlight > 0 || len(r.proposals) > 0 ||
+		len(r.reads.inflight) > 0 || len(r.reads.waiting) > 0 || len(r.snapshotsOut) > 0 || r.snapshotIn != nil ||
+		r.staged != nil || r.state.FrozenFor != 0 || r.rn.HasReady() {
 		return false
 	}
 	st := r.rn.BasicStatus()
@@ -154,7 +147,6 @@ func (r *replica) quiesceLocked() []*raftpb.Message {
 			nodes = append(nodes, n)
 		}
 	})
-	r.q.idleTicks = 0
 	r.q.quiet.Store(&quietReplica{leader: true, nodes: nodes})
 	r.store.metrics.quiesces.Inc()
 	return msgs
@@ -173,7 +165,6 @@ func (r *replica) maybeFollowLeaderIntoQuiescence(hb *raftpb.Message) {
 	if node == "" {
 		return
 	}
-	r.q.idleTicks = 0
 	r.q.quiet.Store(&quietReplica{nodes: []string{node}})
 	r.store.metrics.quiesces.Inc()
 }

@@ -93,13 +93,11 @@ func (s *Store) Read(ctx context.Context, rangeID uint64, level Consistency, req
 // is done with the engine.
 func (s *Store) enterRead() bool {
 	s.readGate.RLock()
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.readsClosed {
 		s.readGate.RUnlock()
+		return false
 	}
-	return !closed
+	return true
 }
 
 // readLocal reads the replica's applied state from a consistent engine view.

@@ -27,9 +27,10 @@ type Store struct {
 	replicas map[uint64]*replica
 	closed   bool
 	// readGate is held shared by reads of the engine made on callers'
-	// goroutines, and exclusively by Close once closed is set: the engine
-	// may be closed as soon as Close returns.
-	readGate sync.RWMutex
+	// goroutines while they use it; Close takes it exclusively to set
+	// readsClosed, so the engine may be closed as soon as Close returns.
+	readGate    sync.RWMutex
+	readsClosed bool // guarded by readGate
 
 	metrics *metrics
 	sched   *scheduler
@@ -220,7 +221,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.readGate.Lock()
-	//lint:ignore SA2001 an empty critical section: waiting for reads under way is the point
+	s.readsClosed = true
 	s.readGate.Unlock()
 	close(s.stopc)
 	s.wg.Wait()
