@@ -3,6 +3,7 @@ package rangegroup
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -47,32 +48,18 @@ func (s *Store) ChangeReplicas(ctx context.Context, rangeID uint64, changes []Re
 		r.mu.Unlock()
 		return fmt.Errorf("range %d: %w: %w", rangeID, ErrFrozen, ErrUnavailable)
 	}
-	d := r.descriptorLocked()
-	cc, added, err := buildConfChange(d, changes)
+	id := s.proposalID()
+	cc, err := buildConfChange(r.descriptorLocked(), changes, id)
 	if err != nil {
 		r.mu.Unlock()
 		return fmt.Errorf("range %d: %w", rangeID, err)
 	}
-	id := s.proposalID()
-	cctx := &rgpb.ConfChangeContext{Id: id}
-	for _, rd := range added {
-		b, err := proto.Marshal(rd)
-		if err != nil {
-			r.mu.Unlock()
-			return err
-		}
-		cctx.Replicas = append(cctx.Replicas, b)
-	}
-	cc.Context, err = proto.Marshal(cctx)
-	if err != nil {
-		r.mu.Unlock()
-		return err
-	}
 	p := &proposal{done: make(chan proposalResult, 1)}
 	r.proposals[id] = p
-	if err := r.rn.ProposeConfChange(cc); err != nil {
+	if err := r.proposeConfChangeLocked(cc); err != nil {
 		delete(r.proposals, id)
 		r.mu.Unlock()
+		s.sched.enqueue(rangeID) // Raft may have put an empty entry in its place
 		return fmt.Errorf("range %d: propose replica change: %w: %w", rangeID, ErrUnavailable, err)
 	}
 	r.mu.Unlock()
@@ -81,41 +68,75 @@ func (s *Store) ChangeReplicas(ctx context.Context, rangeID uint64, changes []Re
 	return err
 }
 
-// buildConfChange turns changes into a ConfChangeV2, and returns the
-// descriptors of the replicas it adds.
-func buildConfChange(d *storagepb.RangeDescriptor, changes []ReplicaChange) (*raftpb.ConfChangeV2, []*storagepb.ReplicaDescriptor, error) {
+// proposeConfChangeLocked proposes cc to Raft. It steps the proposal by
+// hand rather than through ProposeConfChange: Raft refuses a change while
+// another is pending (a new leader's first entries not yet applied, a joint
+// configuration not yet left) by replacing it, in the message, with an
+// empty entry, and reports no error. Seen here, the refusal is returned
+// (errConfChangePending) for the caller to retry; unseen, the caller would
+// wait for an answer that never comes.
+func (r *replica) proposeConfChangeLocked(cc *raftpb.ConfChangeV2) error {
+	typ, data, err := raftpb.MarshalConfChange(cc)
+	if err != nil {
+		return err
+	}
+	msg := &raftpb.Message{Type: raftpb.MessageType_MsgProp.Enum(), Entries: []*raftpb.Entry{{Type: typ.Enum(), Data: data}}}
+	if err := r.rn.Step(msg); err != nil {
+		return err
+	}
+	if msg.Entries[0].GetType() != typ {
+		return errConfChangePending
+	}
+	return nil
+}
+
+// errConfChangePending: Raft refused a replica change because an earlier
+// one is not applied yet.
+var errConfChangePending = errors.New("an earlier replica change is not applied yet")
+
+// buildConfChange turns changes into a ConfChangeV2 whose context carries
+// the proposal id and the descriptors of the replicas it adds.
+func buildConfChange(d *storagepb.RangeDescriptor, changes []ReplicaChange, id uint64) (*raftpb.ConfChangeV2, error) {
 	cc := &raftpb.ConfChangeV2{}
-	var added []*storagepb.ReplicaDescriptor
+	cctx := &rgpb.ConfChangeContext{Id: id}
 	next := max(d.GetNextReplicaId(), maxReplicaID(d)+1)
 	for _, c := range changes {
 		existing := replicaIDOf(d, c.Node)
 		switch c.Type {
 		case AddLearner:
 			if existing != 0 {
-				return cc, nil, fmt.Errorf("node %s already has replica %d: %w", c.Node, existing, ErrInvalidChange)
+				return nil, fmt.Errorf("node %s already has replica %d: %w", c.Node, existing, ErrInvalidChange)
 			}
 			rd := &storagepb.ReplicaDescriptor{Node: c.Node, ReplicaId: next, Type: storagepb.ReplicaType_LEARNER}
 			next++
-			added = append(added, rd)
+			b, err := proto.Marshal(rd)
+			if err != nil {
+				return nil, err
+			}
+			cctx.Replicas = append(cctx.Replicas, b)
 			cc.Changes = append(cc.Changes, confChange(raftpb.ConfChangeType_ConfChangeAddLearnerNode, rd.ReplicaId))
 		case PromoteLearner:
 			if existing == 0 || typeOf(d, existing) != storagepb.ReplicaType_LEARNER {
-				return cc, nil, fmt.Errorf("node %s has no learner: %w", c.Node, ErrInvalidChange)
+				return nil, fmt.Errorf("node %s has no learner: %w", c.Node, ErrInvalidChange)
 			}
 			cc.Changes = append(cc.Changes, confChange(raftpb.ConfChangeType_ConfChangeAddNode, existing))
 		case RemoveReplica:
 			if existing == 0 {
-				return cc, nil, fmt.Errorf("node %s has no replica: %w", c.Node, ErrInvalidChange)
+				return nil, fmt.Errorf("node %s has no replica: %w", c.Node, ErrInvalidChange)
 			}
 			cc.Changes = append(cc.Changes, confChange(raftpb.ConfChangeType_ConfChangeRemoveNode, existing))
 		default:
-			return cc, nil, fmt.Errorf("unknown change type %d: %w", c.Type, ErrInvalidChange)
+			return nil, fmt.Errorf("unknown change type %d: %w", c.Type, ErrInvalidChange)
 		}
 	}
 	if len(cc.Changes) == 0 {
-		return cc, nil, fmt.Errorf("no changes: %w", ErrInvalidChange)
+		return nil, fmt.Errorf("no changes: %w", ErrInvalidChange)
 	}
-	return cc, added, nil
+	var err error
+	if cc.Context, err = proto.Marshal(cctx); err != nil {
+		return nil, err
+	}
+	return cc, nil
 }
 
 func confChange(t raftpb.ConfChangeType, id uint64) *raftpb.ConfChangeSingle {

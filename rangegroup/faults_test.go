@@ -312,3 +312,41 @@ func TestRemovedReplicaReAddedWhileDown(t *testing.T) {
 		return err
 	})
 }
+
+// A replica change proposed while an earlier one is not applied yet is
+// refused at once, as retryable unavailability, rather than left waiting
+// for an answer: Raft drops it silently.
+func TestReplicaChangeWhileAnotherIsPendingIsRefused(t *testing.T) {
+	t.Parallel()
+	c := newTestCluster(t, 1, nil)
+	c.createRange(1, 0, 0, "n1")
+	c.put(1, "k", "v")
+	st := c.node("n1").currentStore()
+	r, err := st.lockLeader(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Under the replica's lock the worker cannot apply the first change,
+	// so it is still pending when the second is proposed.
+	var refused error
+	for i, node := range []string{"n8", "n9"} {
+		cc, err := buildConfChange(r.descriptorLocked(), []ReplicaChange{{Type: AddLearner, Node: node}}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.proposeConfChangeLocked(cc)
+		if i == 0 && err != nil {
+			t.Fatalf("first change: %v", err)
+		}
+		refused = err
+	}
+	r.mu.Unlock()
+	if !errors.Is(refused, errConfChangePending) {
+		t.Fatalf("second change while the first is pending: err = %v, want errConfChangePending", refused)
+	}
+	// Through the public call the refusal reads as unavailability, which
+	// callers retry; once the first change is applied, the next is taken.
+	await.Until(t, 20*time.Second, "a replica change after the pending one", func() error {
+		return st.ChangeReplicas(t.Context(), 1, []ReplicaChange{{Type: RemoveReplica, Node: "n8"}})
+	})
+}
